@@ -186,6 +186,22 @@ def _check_own_rules(state: _TableState) -> None:
                                part["failure_case"].to_numpy(), part["rule"].to_numpy())
 
 
+def _isin(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Fast membership for string columns (pandas' own isin loops in Python on Arrow strings)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def arrow(s: pd.Series) -> pa.Array:
+        try:
+            return pc.cast(pa.array(s, from_pandas=True), pa.large_string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return pa.array(s.astype(object).where(s.notna(), None).astype(str).to_numpy(),
+                            type=pa.large_string())
+
+    k = arrow(keys.dropna().drop_duplicates())
+    return pc.fill_null(pc.is_in(arrow(values), value_set=k), False).to_numpy(zero_copy_only=False)
+
+
 def _check_relations(state: _TableState, accepted: Mapping[str, pd.DataFrame],
                      quarantined_keys: Mapping[tuple[str, str], set]) -> None:
     """Foreign ids of ``state`` must exist among the accepted rows of their parent."""
@@ -201,7 +217,7 @@ def _check_relations(state: _TableState, accepted: Mapping[str, pd.DataFrame],
             continue  # parent table absent: nothing to check against
         ok = state.ok_mask()
         col = df[rel.column]
-        missing = ok & col.notna().to_numpy() & ~col.isin(parent_keys).to_numpy()
+        missing = ok & col.notna().to_numpy() & ~_isin(col, parent_keys)
         if not missing.any():
             continue
         pos = np.flatnonzero(missing)
