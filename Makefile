@@ -10,7 +10,7 @@ DEMO := data/demo
 INVOICES ?= 20000
 SEED ?= 0
 
-.PHONY: report test env demo bench lint clean
+.PHONY: report test env demo browser bench lint clean
 
 env: $(STAMP)
 
@@ -27,11 +27,19 @@ $(DEMO)/invoices.parquet: | $(STAMP)
 
 demo: $(STAMP) $(DEMO)/invoices.parquet
 
-report: $(STAMP) $(DEMO)/invoices.parquet
-	$(BIN)/medrisk validate $(DEMO)
+# Debian's Chromium and CJK fonts: the report tests open the HTML in a real browser.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium and fonts-noto-cjk (the report tests open HTML in a browser) ..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q tests
+report: $(STAMP) $(DEMO)/invoices.parquet
+	$(BIN)/medrisk validate $(DEMO) || true
+	$(BIN)/medrisk run params/monthly-management.yaml
+
+test: $(STAMP) browser $(DEMO)/invoices.parquet
+	$(BIN)/python -m pytest -n 2 -q --nbval-lax tests notebooks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

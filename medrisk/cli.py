@@ -68,6 +68,34 @@ def validate(
     typer.secho("all rows accepted.", fg=typer.colors.GREEN)
 
 
+@app.command("run")
+def run_cmd(
+    params: Path = typer.Argument(..., help="Run file, e.g. params/monthly-management.yaml."),
+    as_of: str = typer.Option(None, "--as-of", help="Valuation date YYYY-MM-DD (overrides the file)."),
+    data: str = typer.Option(None, "--data", help="Data source (overrides the file)."),
+    out: Path = typer.Option(None, "--out", help="Base folder for reports (default reports/)."),
+) -> None:
+    """Execute the notebooks of a run file and write HTML reports with an index.
+
+    Exits 0 when every report was made, 1 when a notebook failed (the others
+    still run; the index says which), 2 when the run could not start (bad
+    parameters, missing data).
+    """
+    from medrisk.reporting import run
+
+    try:
+        result = run(params, as_of=as_of, data=data, out=out)
+    except MedriskError as exc:
+        _fail(exc)
+    for nb in result.notebooks:
+        state = "ok" if nb.ok else f"FAILED at cell {nb.failed_cell}: {nb.error}"
+        typer.echo(f"  {nb.notebook:<28} {nb.seconds:7.1f} s  {state}")
+    typer.echo(f"reports: {result.index}")
+    if not result.ok:
+        typer.secho("some reports failed: see above and the index page.", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - console entry
     """Run the CLI."""
     app()

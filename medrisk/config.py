@@ -14,6 +14,19 @@ REPORTS_DIR = PROJ_ROOT / "reports"
 DATA_DIR = PROJ_ROOT / "data"
 DEMO_DIR = DATA_DIR / "demo"
 
+def resolve_path(value: str) -> str:
+    """An absolute path for a relative one: relative to the current folder if it exists
+    there, else to the project root (notebooks run from ``notebooks/``). URLs and
+    empty strings are returned as they are."""
+    if not value or "://" in value:
+        return value
+    p = Path(value).expanduser()
+    if p.is_absolute():
+        return str(p)
+    here = Path.cwd() / p
+    return str(here.resolve() if here.exists() else (PROJ_ROOT / p).resolve())
+
+
 #: Money is held as integer fen (1 元 = 100 分) in every canonical table.
 FEN_PER_YUAN = 100
 

@@ -1,0 +1,153 @@
+"""Written summaries for the reports: the numbers, their change, and sentences in zh or en.
+
+Each ``*_brief`` function computes what a report's opening says, so that the
+notebook only shows it and the tests can check it against the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medrisk.i18n import check_language, pct, t, wan
+from medrisk.ledger import Ledger
+
+__all__ = ["Brief", "period_bounds", "month_ends", "receivables_brief"]
+
+
+@dataclass
+class Brief:
+    """What a report opens with.
+
+    Attributes
+    ----------
+    cards : list of dict
+        Headline cards: label, value, delta (texts).
+    points : list of str
+        Summary sentences.
+    figures : dict
+        key -> (value, unit) for the recorder; units "fen", "share", "days", "count".
+    """
+
+    cards: list[dict[str, str]] = field(default_factory=list)
+    points: list[str] = field(default_factory=list)
+    figures: dict[str, tuple[Any, str]] = field(default_factory=dict)
+
+
+def period_bounds(as_of) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:
+    """(start of the month of ``as_of``, ``as_of``, previous month end): the report period.
+
+    The period is the month to date; the comparison point is the end of the
+    month before.
+    """
+    end = pd.Timestamp(as_of).normalize()
+    start = end.replace(day=1)
+    prev_end = start - pd.Timedelta(days=1)
+    return start, end, prev_end
+
+
+def month_ends(as_of, months: int) -> pd.DatetimeIndex:
+    """The last ``months`` month ends up to ``as_of``; ``as_of`` itself ends the list."""
+    end = pd.Timestamp(as_of).normalize()
+    ends = pd.date_range(end=end, periods=months, freq="ME")
+    if ends[-1] != end:
+        ends = ends[1:].append(pd.DatetimeIndex([end]))
+    return ends
+
+
+def _delta(now: float, before: float, kind: str, language: str) -> str:
+    if before is None or not np.isfinite(before) or not np.isfinite(now):
+        return ""
+    d = now - before
+    arrow = "▲" if d > 0 else ("▼" if d < 0 else "＝")
+    if kind == "fen":
+        text = wan(abs(d))
+    elif kind == "share":
+        text = f"{abs(d) * 100:.1f}{'个百分点' if language == 'zh' else ' pts'}"
+    else:
+        text = f"{abs(d):.1f}{'天' if language == 'zh' else ' days'}"
+    return f"{t('change_since', language)} {arrow} {text}"
+
+
+def receivables_brief(ledger: Ledger, as_of, language: str = "zh",
+                      thresholds: Mapping[str, Any] | None = None) -> Brief:
+    """Headline receivables figures as of a date, with the change since last month end.
+
+    Parameters
+    ----------
+    ledger : Ledger
+    as_of : date-like
+    language : {"zh", "en"}, default="zh"
+    thresholds : dict, default=None
+        Warning thresholds (see :func:`medrisk.kpis.warnings`).
+
+    Returns
+    -------
+    Brief
+    """
+    from medrisk import kpis as K
+    from medrisk import receivables as R
+
+    check_language(language)
+    start, end, prev_end = period_bounds(as_of)
+    now = K.kpis(ledger, start, end).iloc[0]
+    prev = K.kpis(ledger, prev_end.replace(day=1), prev_end).iloc[0]
+    aging = R.aging(ledger, end)
+    over_180 = int(aging.filter(items=["181-365", "over_365"]).sum(axis=1).iloc[0]) if len(aging) else 0
+    open_ar = int(now["closing_ar"])
+    overdue = int(now["closing_overdue_ar"])
+    n_warn = len(K.warnings(ledger, end, dict(thresholds or {}))) if thresholds else 0
+    b = Brief()
+    b.figures = {
+        "open_ar": (open_ar, "fen"),
+        "overdue_ar": (overdue, "fen"),
+        "overdue_rate": (float(now["overdue_rate"]), "share"),
+        "dso": (float(now["dso"]), "days"),
+        "collection_rate": (float(now["collection_rate"]), "share"),
+        "collected": (int(now["collected"]), "fen"),
+        "sales": (int(now["sales"]), "fen"),
+        "over_180": (over_180, "fen"),
+        "warnings": (n_warn, "count"),
+    }
+    b.cards = [
+        {"label": t("open_ar", language), "value": wan(open_ar),
+         "delta": _delta(open_ar, int(prev["closing_ar"]), "fen", language)},
+        {"label": t("overdue_ar", language), "value": wan(overdue),
+         "delta": _delta(overdue, int(prev["closing_overdue_ar"]), "fen", language)},
+        {"label": t("overdue_rate", language), "value": pct(now["overdue_rate"]),
+         "delta": _delta(float(now["overdue_rate"]), float(prev["overdue_rate"]), "share", language)},
+        {"label": t("dso", language), "value": f"{now['dso']:.0f}",
+         "delta": _delta(float(now["dso"]), float(prev["dso"]), "days", language)},
+        {"label": t("collection_rate", language), "value": pct(now["collection_rate"]),
+         "delta": _delta(float(now["collection_rate"]), float(prev["collection_rate"]), "share",
+                         language)},
+    ]
+    days = int(now["days"])
+    if language == "zh":
+        b.points = [
+            f"截至{end:%Y年%m月%d日}，应收余额 {wan(open_ar)} 元，其中逾期 {wan(overdue)} 元"
+            f"（逾期率 {pct(now['overdue_rate'])}），逾期超过180天 {wan(over_180)} 元。",
+            f"本期（{start:%m月%d日}至{end:%m月%d日}，{days}天）开票 {wan(now['sales'])} 元，"
+            f"回款 {wan(now['collected'])} 元，回款率 {pct(now['collection_rate'])}；"
+            f"DSO {now['dso']:.0f} 天（上月 {prev['dso']:.0f} 天）。",
+        ]
+        if thresholds is not None:
+            b.points.append(f"触发预警 {n_warn} 条，详见下文。" if n_warn else "本期无指标预警。")
+    else:
+        b.points = [
+            f"As of {end:%d %b %Y}, open receivables are {wan(open_ar)} 元, of which "
+            f"{wan(overdue)} 元 overdue (overdue rate {pct(now['overdue_rate'])}); "
+            f"{wan(over_180)} 元 is more than 180 days past due.",
+            f"In the period ({start:%d %b} to {end:%d %b}, {days} days) we invoiced "
+            f"{wan(now['sales'])} 元 and collected {wan(now['collected'])} 元, a collection rate of "
+            f"{pct(now['collection_rate'])}; DSO is {now['dso']:.0f} days "
+            f"(last month {prev['dso']:.0f}).",
+        ]
+        if thresholds is not None:
+            b.points.append(f"{n_warn} warning(s) raised; see below." if n_warn
+                            else "No metric warnings this period.")
+    return b

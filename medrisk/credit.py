@@ -1,0 +1,1023 @@
+"""Credit-risk models: will an invoice be paid late (or never)?
+
+Two scikit-learn classifiers take a feature matrix (:mod:`medrisk.features`):
+
+* :class:`BoostedRiskClassifier`: histogram gradient boosting;
+* :class:`ScorecardClassifier`: an interpretable scorecard, quantile bins ->
+  weight of evidence (WOE) -> logistic regression -> points.
+
+Both calibrate their probabilities on a *time-ordered holdout*: the rows are
+taken to be in time order (oldest first), the model is fitted on the first
+``1 - calibration_fraction`` of them and an isotonic (or sigmoid) map is
+fitted on the scores of the most recent ``calibration_fraction``; with
+``refit=True`` the model is then refitted on every row and keeps that map.
+
+:class:`CreditModel` wraps either one so that it fits and predicts on a
+:class:`~medrisk.ledger.Ledger`: it trains on what was known at a date
+(invoices whose outcome is known, censored ones left out) with the features as
+of each invoice's own date. :func:`backtest` trains at a cutoff and scores the
+invoices issued after it; :func:`rolling_backtest` repeats it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, check_scalar, validate_data
+
+from medrisk.exceptions import ParamsError
+from medrisk.features import (
+    CATEGORICAL_FEATURES,
+    FEATURES,
+    _check_days,
+    _check_target,
+    customer_features,
+    invoice_features,
+    labels,
+)
+from medrisk.ledger import Ledger
+from medrisk.receivables import _day_of, _to_ts
+
+__all__ = [
+    "BoostedRiskClassifier",
+    "ScorecardClassifier",
+    "CreditModel",
+    "BacktestResult",
+    "backtest",
+    "rolling_backtest",
+    "classification_metrics",
+    "expected_calibration_error",
+    "ks_statistic",
+    "lift_table",
+    "MODELS",
+    "CALIBRATIONS",
+    "CENSORING",
+]
+
+#: Model kinds :class:`CreditModel` knows by name.
+MODELS = ("gbm", "scorecard")
+CALIBRATIONS = ("isotonic", "sigmoid", "none")
+#: ``matured``: train only on invoices whose outcome window has closed (no
+#: selection); ``known``: also on younger invoices whose outcome is known.
+CENSORING = ("matured", "known")
+_EPS = 1e-6
+
+
+def _check_choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ParamsError(f"{name}={value!r} is not supported. Possible values are: {list(allowed)}.")
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -35, 35)))
+
+
+# --------------------------------------------------------------------------- estimators
+class _CalibratedRiskClassifier(ClassifierMixin, BaseEstimator):
+    """Shared fit/predict logic: validation, time-ordered calibration, binary classes."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _categorical_mask(self, n_features: int) -> np.ndarray:
+        mask = np.zeros(n_features, bool)
+        cats = self.categorical_features
+        if cats is None:
+            return mask
+        names = list(getattr(self, "feature_names_in_", []))
+        for c in cats:
+            if isinstance(c, str):
+                if c not in names:
+                    raise ValueError(f"categorical_features names {c!r}, which is not a feature; "
+                                     f"features are {names}.")
+                mask[names.index(c)] = True
+            elif isinstance(c, (int, np.integer)) and 0 <= c < n_features:
+                mask[int(c)] = True
+            else:
+                raise ValueError(f"categorical_features entry {c!r} is not a feature name or an "
+                                 f"index in [0, {n_features}).")
+        return mask
+
+    def fit(self, X, y):
+        """Fit the model and its calibration map.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Features, rows in time order (oldest first); NaN allowed.
+        y : array-like of shape (n_samples,)
+            Binary target; the larger class label is the "bad" outcome.
+
+        Returns
+        -------
+        self
+        """
+        _check_choice("calibration", self.calibration, CALIBRATIONS)
+        check_scalar(self.calibration_fraction, "calibration_fraction", (int, float),
+                     min_val=0.0, max_val=0.9)
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) != 2:
+            raise ValueError(f"{type(self).__name__} is a binary classifier; y has "
+                             f"{len(self.classes_)} class(es): {list(self.classes_)[:5]}. "
+                             "It needs exactly 2 classes.")
+        yb = (y == self.classes_[1]).astype(np.int64)
+        self._cat_mask = self._categorical_mask(X.shape[1])
+        n = len(yb)
+        n_hold = int(round(self.calibration_fraction * n))
+        head, tail = yb[: n - n_hold], yb[n - n_hold:]
+        can = (self.calibration != "none" and n_hold >= 10 and np.ptp(head) > 0
+               and np.ptp(tail) > 0 and n - n_hold >= 10)
+        if can:
+            self._fit_base(X[: n - n_hold], head)
+            raw = self._raw(X[n - n_hold:])
+            if self.calibration == "isotonic":
+                cal = IsotonicRegression(y_min=_EPS, y_max=1 - _EPS, out_of_bounds="clip")
+                cal.fit(raw, tail)
+            else:
+                cal = LogisticRegression(C=1e6).fit(raw[:, None], tail)
+            self.calibrator_ = cal
+            if self.refit:
+                self._fit_base(X, yb)
+        else:
+            self.calibrator_ = None
+            self._fit_base(X, yb)
+        self.n_calibration_ = n_hold if can else 0
+        return self
+
+    def decision_function(self, X):
+        """Uncalibrated score (log-odds of the bad class) of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        return self._raw(X)
+
+    def predict_proba(self, X):
+        """Calibrated probabilities of each class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Columns in the order of ``classes_``; the second is the bad class.
+        """
+        raw = self.decision_function(X)
+        cal = self.calibrator_
+        if cal is None:
+            p = _sigmoid(raw)
+        elif isinstance(cal, IsotonicRegression):
+            p = cal.predict(raw)
+        else:
+            p = cal.predict_proba(raw[:, None])[:, 1]
+        p = np.clip(p, _EPS, 1 - _EPS)
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X):
+        """Class with the larger calibrated probability.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+
+class BoostedRiskClassifier(_CalibratedRiskClassifier):
+    """Gradient-boosted trees (HistGradientBoostingClassifier) with calibrated probabilities.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.1
+    max_iter : int, default=100
+        Boosting rounds.
+    max_leaf_nodes : int, default=15
+    min_samples_leaf : int, default=40
+    l2_regularization : float, default=1.0
+    categorical_features : list of int or str, default=None
+        Columns holding category codes (non-negative integers, NaN for missing).
+    calibration : {"sigmoid", "isotonic", "none"}, default="sigmoid"
+        Map from scores to probabilities, fitted on the time-ordered holdout
+        (sigmoid: Platt scaling of the log-odds, steadier than isotonic on a
+        few thousand rows).
+    calibration_fraction : float, default=0.2
+        Share of the most recent rows held out to fit the calibration map.
+    refit : bool, default=True
+        Refit the trees on every row after calibrating.
+    random_state : int, default=None
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+    model_ : HistGradientBoostingClassifier
+    calibrator_ : IsotonicRegression, LogisticRegression or None
+        None when there was no holdout with both classes.
+    n_calibration_ : int
+        Rows used to fit the calibration map.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Present when ``X`` had column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 3)); y = (X[:, 0] + rng.normal(size=500) > 1).astype(int)
+    >>> BoostedRiskClassifier(max_iter=50).fit(X, y).predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    def __init__(self, learning_rate=0.1, max_iter=100, max_leaf_nodes=15, min_samples_leaf=40,
+                 l2_regularization=1.0, categorical_features=None, calibration="sigmoid",
+                 calibration_fraction=0.2, refit=True, random_state=None):
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.categorical_features = categorical_features
+        self.calibration = calibration
+        self.calibration_fraction = calibration_fraction
+        self.refit = refit
+        self.random_state = random_state
+
+    def _fit_base(self, X, y):
+        cats = self._cat_mask if self._cat_mask.any() else None
+        self.model_ = HistGradientBoostingClassifier(
+            learning_rate=self.learning_rate, max_iter=self.max_iter,
+            max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=self.l2_regularization, categorical_features=cats,
+            early_stopping=False, random_state=self.random_state,
+        ).fit(X, y)
+
+    def _raw(self, X):
+        return np.asarray(self.model_.decision_function(X), dtype=np.float64).ravel()
+
+
+class ScorecardClassifier(_CalibratedRiskClassifier):
+    """A points scorecard: quantile bins, weight of evidence, logistic regression.
+
+    Each numeric feature is cut at its quantiles into at most ``max_bins``
+    bins (missing values get a bin of their own); each categorical feature has
+    one bin per category holding at least ``min_bin_fraction`` of the rows
+    (the rest share an "other" bin). A bin's weight of evidence is
+    ``ln(bad share / good share)`` (positive: riskier than average). A
+    logistic regression on the WOE values gives the log-odds; points follow
+    the ``pdo_odds`` scaling: ``score = base_score - pdo / ln 2 x (log-odds -
+    ln(1 / base_odds))``, so a higher score is safer and ``pdo`` points double
+    the good:bad odds.
+
+    Parameters
+    ----------
+    max_bins : int, default=10
+    min_bin_fraction : float, default=0.02
+    categorical_features : list of int or str, default=None
+        Columns holding category codes.
+    C : float, default=1.0
+        Inverse L2 strength of the logistic regression.
+    pdo : float, default=20.0
+        Points to double the odds.
+    base_score : float, default=600.0
+        Score at good:bad odds of ``base_odds``.
+    base_odds : float, default=50.0
+    calibration : {"sigmoid", "isotonic", "none"}, default="sigmoid"
+    calibration_fraction : float, default=0.2
+    refit : bool, default=True
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+    bins_ : list of dict
+        Per feature: ``kind`` ("numeric" or "categorical"), ``edges`` or
+        ``categories``; the last bin is "missing".
+    woe_ : list of ndarray
+        WOE of each bin, per feature.
+    counts_ : list of ndarray of shape (n_bins, 2)
+        Good and bad training rows per bin.
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    calibrator_ : IsotonicRegression, LogisticRegression or None
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 3)); y = (X[:, 0] + rng.normal(size=500) > 1).astype(int)
+    >>> card = ScorecardClassifier().fit(X, y)
+    >>> card.score_points(X[:2]).shape
+    (2,)
+    """
+
+    def __init__(self, max_bins=10, min_bin_fraction=0.02, categorical_features=None, C=1.0,
+                 pdo=20.0, base_score=600.0, base_odds=50.0, calibration="sigmoid",
+                 calibration_fraction=0.2, refit=True):
+        self.max_bins = max_bins
+        self.min_bin_fraction = min_bin_fraction
+        self.categorical_features = categorical_features
+        self.C = C
+        self.pdo = pdo
+        self.base_score = base_score
+        self.base_odds = base_odds
+        self.calibration = calibration
+        self.calibration_fraction = calibration_fraction
+        self.refit = refit
+
+    def _fit_base(self, X, y):
+        check_scalar(self.max_bins, "max_bins", (int, np.integer), min_val=2)
+        check_scalar(self.min_bin_fraction, "min_bin_fraction", (int, float), min_val=0.0,
+                     max_val=0.5)
+        n_bad, n_good = y.sum(), len(y) - y.sum()
+        self.bins_, self.woe_, self.counts_ = [], [], []
+        for j in range(X.shape[1]):
+            x = X[:, j]
+            finite = x[~np.isnan(x)]
+            if self._cat_mask[j]:
+                vals, cnt = np.unique(finite, return_counts=True)
+                spec = {"kind": "categorical",
+                        "categories": vals[cnt >= self.min_bin_fraction * len(x)].tolist()}
+            else:
+                qs = np.quantile(finite, np.linspace(0, 1, self.max_bins + 1)[1:-1]) \
+                    if len(finite) else np.zeros(0)
+                spec = {"kind": "numeric", "edges": np.unique(qs).tolist()}
+            b = self._bin(spec, x)
+            nb = self._n_bins(spec)
+            bad = np.bincount(b, weights=y, minlength=nb)
+            tot = np.bincount(b, minlength=nb).astype(float)
+            woe = (np.log((bad + 0.5) / (n_bad + 0.5)) - np.log((tot - bad + 0.5) / (n_good + 0.5)))
+            woe[tot == 0] = 0.0
+            self.bins_.append(spec)
+            self.woe_.append(woe)
+            self.counts_.append(np.column_stack([tot - bad, bad]).astype(np.int64))
+        lr = LogisticRegression(C=self.C, max_iter=1000).fit(self._woe(X), y)
+        self.coef_ = lr.coef_.ravel().copy()
+        self.intercept_ = float(lr.intercept_[0])
+
+    @staticmethod
+    def _n_bins(spec) -> int:
+        return (len(spec["edges"]) + 2) if spec["kind"] == "numeric" else len(spec["categories"]) + 2
+
+    @staticmethod
+    def _bin(spec, x) -> np.ndarray:
+        miss = np.isnan(x)
+        if spec["kind"] == "numeric":
+            edges = np.asarray(spec["edges"], float)
+            b = np.searchsorted(edges, np.where(miss, 0, x), side="right")
+            return np.where(miss, len(edges) + 1, b)
+        cats = np.asarray(spec["categories"], float)
+        pos = np.searchsorted(cats, np.where(miss, 0, x))
+        hit = (pos < len(cats)) & (cats[np.minimum(pos, max(len(cats) - 1, 0))] == x) \
+            if len(cats) else np.zeros(len(x), bool)
+        return np.where(miss, len(cats) + 1, np.where(hit, pos, len(cats)))
+
+    def _woe(self, X) -> np.ndarray:
+        return np.column_stack([self.woe_[j][self._bin(spec, X[:, j])]
+                                for j, spec in enumerate(self.bins_)])
+
+    def _raw(self, X):
+        return self._woe(X) @ self.coef_ + self.intercept_
+
+    def contributions(self, X) -> np.ndarray:
+        """Log-odds each feature adds to a row's risk (``coef x WOE``; positive: riskier).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        return self._woe(X) * self.coef_
+
+    def _factor(self) -> float:
+        return float(self.pdo) / np.log(2.0)
+
+    def score_points(self, X) -> np.ndarray:
+        """Scorecard points of each row (higher is safer).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        logit = self.decision_function(X)
+        return self.base_score - self._factor() * (logit - np.log(1.0 / self.base_odds))
+
+    def points_table(self, feature_names=None) -> pd.DataFrame:
+        """Every bin of every feature with its counts, bad rate, WOE and points.
+
+        Parameters
+        ----------
+        feature_names : list of str, default=None
+            Names for the features (default ``feature_names_in_`` or ``x0, x1, ...``).
+
+        Returns
+        -------
+        DataFrame
+            feature, bin (label), good, bad, bad_rate, woe, points (the
+            feature's share of the score: ``-pdo / ln 2 x coef x woe``), and
+            ``base_points`` in ``attrs`` (the score of a row with every WOE 0).
+        """
+        check_is_fitted(self)
+        names = feature_names if feature_names is not None else list(
+            getattr(self, "feature_names_in_", [f"x{j}" for j in range(self.n_features_in_)]))
+        rows = []
+        for j, spec in enumerate(self.bins_):
+            if spec["kind"] == "numeric":
+                e = spec["edges"]
+                lab = [f"< {e[0]:g}" if e else "all"] + [
+                    f"[{a:g}, {b:g})" for a, b in zip(e[:-1], e[1:], strict=True)]
+                lab += [f">= {e[-1]:g}"] if e else []
+            else:
+                lab = [f"= {c:g}" for c in spec["categories"]] + ["other"]
+            lab.append("missing")
+            for b, label in enumerate(lab):
+                good, bad = self.counts_[j][b]
+                rows.append((names[j], label, good, bad, bad / max(good + bad, 1), self.woe_[j][b],
+                             -self._factor() * self.coef_[j] * self.woe_[j][b]))
+        out = pd.DataFrame(rows, columns=["feature", "bin", "good", "bad", "bad_rate", "woe",
+                                          "points"])
+        out.attrs["base_points"] = float(self.base_score - self._factor() * (
+            self.intercept_ - np.log(1.0 / self.base_odds)))
+        return out
+
+
+# --------------------------------------------------------------------------- ledger-level model
+class CreditModel:
+    """A credit model that fits and predicts on a Ledger.
+
+    Parameters
+    ----------
+    model : {"gbm", "scorecard"}, default="gbm"
+        :class:`BoostedRiskClassifier` or :class:`ScorecardClassifier`.
+    late_after_days : int, default=30
+        Days after due beyond which payment counts as late.
+    target : {"late", "default"}, default="late"
+        Label to learn (see :func:`medrisk.features.labels`).
+    default_after_days : int, default=180
+    censoring : {"matured", "known"}, default="matured"
+        Which invoices to train on at the training date: those whose outcome
+        window has closed (every outcome of that cohort known, so no
+        selection toward early payers), or every invoice whose outcome is
+        known. Unknown outcomes are never used.
+    estimator_params : dict, default=None
+        Parameters passed to the estimator (e.g. ``{"max_iter": 200}``).
+    random_state : int, default=0
+
+    Attributes
+    ----------
+    estimator_ : BoostedRiskClassifier or ScorecardClassifier
+    feature_names_ : list of str
+    categories_ : dict of str to list of str
+        Vocabulary of each categorical feature (codes are positions).
+    training_ : dict
+        as_of, first and last invoice date, rows, bad rate, target, label
+        definition, censoring.
+    base_rate_ : float
+        Share of bad outcomes in the training rows.
+    reference_ : ndarray
+        Training median (most frequent category) of each feature, the
+        reference of :meth:`contributions` for the boosted model.
+
+    Examples
+    --------
+    >>> from medrisk.demo import make_demo
+    >>> ledger = make_demo(5_000, seed=1).ledger
+    >>> m = CreditModel("scorecard").fit(ledger, as_of="2026-03-31")  # doctest: +SKIP
+    >>> m.predict_proba(ledger).head()  # doctest: +SKIP
+    """
+
+    def __init__(self, model="gbm", late_after_days=30, target="late", default_after_days=180,
+                 censoring="matured", estimator_params=None, random_state=0):
+        self.model = model
+        self.late_after_days = late_after_days
+        self.target = target
+        self.default_after_days = default_after_days
+        self.censoring = censoring
+        self.estimator_params = estimator_params
+        self.random_state = random_state
+
+    def _make_estimator(self):
+        cats = [FEATURES.index(c) for c in CATEGORICAL_FEATURES]
+        params = dict(self.estimator_params or {})
+        if self.model == "gbm":
+            params.setdefault("random_state", self.random_state)
+            return BoostedRiskClassifier(categorical_features=cats, **params)
+        return ScorecardClassifier(categorical_features=cats, **params)
+
+    def training_frame(self, ledger: Ledger, as_of) -> tuple[pd.DataFrame, np.ndarray]:
+        """Features and labels of the invoices this model trains on at ``as_of``.
+
+        Parameters
+        ----------
+        ledger : Ledger
+        as_of : date-like
+
+        Returns
+        -------
+        X : DataFrame
+            Feature rows (invoices issued by ``as_of`` whose outcome is known,
+            or matured, per ``censoring``), oldest first.
+        y : ndarray of int
+            1 bad, 0 good.
+        """
+        _check_choice("model", self.model, MODELS)
+        _check_choice("censoring", self.censoring, CENSORING)
+        _check_target(self.target)
+        L = _check_days("late_after_days", self.late_after_days)
+        lab = labels(ledger, as_of, L, self.default_after_days, self.target)
+        keep = lab["matured"] if self.censoring == "matured" else lab["known"]
+        lab = lab[keep.to_numpy()].sort_values("invoice_date", kind="stable")
+        X = invoice_features(ledger, L).loc[lab["invoice_id"].to_numpy()]
+        return X, lab["label"].to_numpy().astype(np.int64)
+
+    def encode(self, X: pd.DataFrame) -> np.ndarray:
+        """Feature frame -> float matrix (categories as codes, unknown ones NaN).
+
+        Parameters
+        ----------
+        X : DataFrame
+            Columns :data:`medrisk.features.FEATURES`.
+
+        Returns
+        -------
+        ndarray of shape (n_rows, n_features)
+        """
+        cols = []
+        for name in self.feature_names_:
+            if name in self.categories_:
+                codes = pd.Index(self.categories_[name]).get_indexer(X[name].astype(object))
+                cols.append(np.where(codes >= 0, codes, np.nan))
+            else:
+                cols.append(X[name].to_numpy(dtype=np.float64))
+        return np.column_stack(cols) if cols else np.zeros((len(X), 0))
+
+    def fit(self, ledger: Ledger, as_of) -> CreditModel:
+        """Train on what was known at ``as_of``.
+
+        Parameters
+        ----------
+        ledger : Ledger
+        as_of : date-like
+            Training date: labels use only data dated on or before it.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ParamsError
+            For an unknown option, or when fewer than 50 invoices (or only one
+            outcome) are known at ``as_of``.
+        """
+        X, y = self.training_frame(ledger, as_of)
+        if len(y) < 50 or y.min() == y.max():
+            raise ParamsError(
+                f"Only {len(y)} invoices with a known outcome ({int(y.sum())} bad) by "
+                f"as_of={as_of!r}; a credit model needs at least 50 and both outcomes. "
+                "Choose a later as_of or censoring='known'.")
+        self.feature_names_ = list(FEATURES)
+        self.categories_ = {c: sorted(map(str, pd.unique(X[c].dropna()))) for c in
+                            CATEGORICAL_FEATURES}
+        A = self.encode(X)
+        self.estimator_ = self._make_estimator().fit(A, y)
+        self.base_rate_ = float(y.mean())
+        self.reference_ = _reference_row(A, [n in self.categories_ for n in self.feature_names_])
+        inv_dates = pd.to_datetime(ledger.invoices.set_index("invoice_id").loc[X.index,
+                                                                              "invoice_date"])
+        self.training_ = {
+            "as_of": str(_to_ts([_day_of(as_of)])[0])[:10],
+            "first_invoice_date": str(inv_dates.min())[:10],
+            "last_invoice_date": str(inv_dates.max())[:10],
+            "rows": int(len(y)), "bad_rate": self.base_rate_, "target": self.target,
+            "late_after_days": int(self.late_after_days),
+            "default_after_days": int(self.default_after_days), "censoring": self.censoring,
+            "label": self.label_definition(),
+        }
+        return self
+
+    def label_definition(self) -> str:
+        """The label in words."""
+        if self.target == "late":
+            return (f"bad = not settled within {self.late_after_days} days of due, or written "
+                    "off; outcomes unknown at the training date are left out")
+        return (f"bad = written off, or not settled within {self.default_after_days} days of "
+                "due; outcomes unknown at the training date are left out")
+
+    def _check_fitted(self):
+        if not hasattr(self, "estimator_"):
+            raise ParamsError("This CreditModel is not fitted yet; call fit(ledger, as_of) first.")
+
+    def predict_frame(self, X: pd.DataFrame) -> np.ndarray:
+        """Probability of the bad outcome for feature rows.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Columns :data:`medrisk.features.FEATURES`.
+
+        Returns
+        -------
+        ndarray of float
+        """
+        self._check_fitted()
+        return self.estimator_.predict_proba(self.encode(X))[:, 1]
+
+    def contributions(self, X: pd.DataFrame) -> np.ndarray:
+        """Log-odds each feature adds to each row's risk (positive: riskier).
+
+        Scorecard: ``coef x WOE`` of the feature's bin. Boosted model: the
+        log-odds minus the log-odds with the feature set to its training
+        median (most frequent category).
+
+        Parameters
+        ----------
+        X : DataFrame
+            Columns :data:`medrisk.features.FEATURES`.
+
+        Returns
+        -------
+        ndarray of shape (n_rows, n_features)
+        """
+        self._check_fitted()
+        A = self.encode(X)
+        if isinstance(self.estimator_, ScorecardClassifier):
+            return self.estimator_.contributions(A)
+        base = self.estimator_.decision_function(A)
+        out = np.empty_like(A)
+        for j in range(A.shape[1]):
+            B = A.copy()
+            B[:, j] = self.reference_[j]
+            out[:, j] = base - self.estimator_.decision_function(B)
+        return out
+
+    def predict_proba(self, ledger: Ledger, invoice_ids=None) -> pd.Series:
+        """Probability that each invoice goes bad, from its features on its invoice date.
+
+        Parameters
+        ----------
+        ledger : Ledger
+        invoice_ids : list of str, default=None
+            Invoices to score (default: every invoice).
+
+        Returns
+        -------
+        Series
+            Indexed by invoice_id, named ``probability``.
+        """
+        self._check_fitted()
+        X = invoice_features(ledger, self.late_after_days)
+        if invoice_ids is not None:
+            X = X.loc[list(invoice_ids)]
+        return pd.Series(self.predict_frame(X), index=X.index, name="probability")
+
+    def score_customers(self, ledger: Ledger, as_of, lgd: float = 0.45) -> pd.DataFrame:
+        """Probability that each customer's next invoice goes bad, and exposure at risk.
+
+        The next invoice is a hypothetical one issued on ``as_of`` with the
+        customer's usual amount, terms and product line
+        (:func:`medrisk.features.customer_features`).
+
+        Parameters
+        ----------
+        ledger : Ledger
+        as_of : date-like
+        lgd : float, default=0.45
+            Loss given default, the share of exposure lost when a customer goes bad.
+
+        Returns
+        -------
+        DataFrame
+            customer_id, probability, exposure (open amount, int64 fen),
+            expected_sales (invoiced in the last 90 days, int64 fen),
+            exposure_at_risk (exposure x probability x lgd, fen as float),
+            and the customer's features.
+        """
+        self._check_fitted()
+        check_scalar(lgd, "lgd", (int, float), min_val=0.0, max_val=1.0)
+        F = customer_features(ledger, as_of, self.late_after_days)
+        p = self.predict_frame(F)
+        out = pd.DataFrame({"customer_id": F.index.to_numpy(), "probability": p,
+                            "exposure": F["open_amount"].to_numpy(),
+                            "expected_sales": F["sales_90d"].to_numpy()})
+        out["exposure_at_risk"] = out["exposure"] * out["probability"] * float(lgd)
+        feats = F[list(FEATURES)].reset_index(drop=True)
+        out = pd.concat([out, feats], axis=1)
+        out.attrs.update(as_of=F.attrs["as_of"], lgd=float(lgd), target=self.target,
+                         late_after_days=self.late_after_days)
+        return out
+
+
+def _reference_row(A: np.ndarray, categorical: list[bool]) -> np.ndarray:
+    """Training median of each column (most frequent code for categorical ones)."""
+    ref = np.full(A.shape[1], np.nan)
+    for j in range(A.shape[1]):
+        col = A[:, j][~np.isnan(A[:, j])]
+        if len(col) == 0:
+            continue
+        if categorical[j]:
+            vals, cnt = np.unique(col, return_counts=True)
+            ref[j] = vals[np.argmax(cnt)]
+        else:
+            ref[j] = np.median(col)
+    return ref
+
+
+# --------------------------------------------------------------------------- metrics
+def ks_statistic(y, p) -> float:
+    """Kolmogorov-Smirnov statistic: the largest gap between the bad and good score CDFs."""
+    y, p = np.asarray(y), np.asarray(p, float)
+    order = np.argsort(-p, kind="stable")
+    y = y[order]
+    n_bad, n_good = y.sum(), len(y) - y.sum()
+    if n_bad == 0 or n_good == 0:
+        return float("nan")
+    ps = p[order]
+    last = np.r_[ps[1:] != ps[:-1], True]  # evaluate only between distinct scores
+    tpr = np.cumsum(y)[last] / n_bad
+    fpr = np.cumsum(1 - y)[last] / n_good
+    return float(np.max(np.abs(tpr - fpr)))
+
+
+def expected_calibration_error(y, p, n_bins: int = 10, strategy: str = "uniform") -> float:
+    """Expected calibration error: mean |observed - predicted| over probability bins.
+
+    Parameters
+    ----------
+    y : array-like of {0, 1}
+    p : array-like of float
+    n_bins : int, default=10
+    strategy : {"uniform", "quantile"}, default="uniform"
+        Equal-width bins on [0, 1], or bins with equal numbers of rows.
+
+    Returns
+    -------
+    float
+        ``sum_b n_b / n x |mean(y)_b - mean(p)_b|``.
+    """
+    _check_choice("strategy", strategy, ("uniform", "quantile"))
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    if strategy == "uniform":
+        b = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    else:
+        b = np.minimum(np.argsort(np.argsort(p, kind="stable")) * n_bins // max(len(p), 1),
+                       n_bins - 1)
+    cnt = np.bincount(b, minlength=n_bins)
+    gap = np.abs(np.bincount(b, y, n_bins) - np.bincount(b, p, n_bins))
+    return float(gap.sum() / max(cnt.sum(), 1))
+
+
+def classification_metrics(y, p, n_bins: int = 10) -> dict[str, float]:
+    """ROC AUC, PR AUC, Brier score, log loss, KS and expected calibration error.
+
+    Parameters
+    ----------
+    y : array-like of {0, 1}
+    p : array-like of float
+        Predicted probability of 1.
+    n_bins : int, default=10
+        Bins of the expected calibration error.
+
+    Returns
+    -------
+    dict
+        n, bad_rate, mean_probability, roc_auc, pr_auc, brier, log_loss, ks,
+        ece (equal-width bins), ece_quantile (equal-count bins).
+    """
+    y, p = np.asarray(y, int), np.clip(np.asarray(p, float), _EPS, 1 - _EPS)
+    both = len(np.unique(y)) == 2
+    return {
+        "n": int(len(y)), "bad_rate": float(y.mean()) if len(y) else float("nan"),
+        "mean_probability": float(p.mean()) if len(p) else float("nan"),
+        "roc_auc": float(roc_auc_score(y, p)) if both else float("nan"),
+        "pr_auc": float(average_precision_score(y, p)) if both else float("nan"),
+        "brier": float(brier_score_loss(y, p)) if len(y) else float("nan"),
+        "log_loss": float(log_loss(y, p, labels=[0, 1])) if len(y) else float("nan"),
+        "ks": ks_statistic(y, p),
+        "ece": expected_calibration_error(y, p, n_bins, "uniform"),
+        "ece_quantile": expected_calibration_error(y, p, n_bins, "quantile"),
+    }
+
+
+def lift_table(y, p, n_groups: int = 10) -> pd.DataFrame:
+    """Lift by score decile, riskiest first.
+
+    Parameters
+    ----------
+    y : array-like of {0, 1}
+    p : array-like of float
+    n_groups : int, default=10
+
+    Returns
+    -------
+    DataFrame
+        decile (1 = highest probabilities), n, bad, bad_rate,
+        mean_probability, lift (bad rate / overall bad rate), cum_capture
+        (share of all bads in this and riskier deciles).
+    """
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    rank = np.argsort(np.argsort(-p, kind="stable"), kind="stable")
+    g = np.minimum(rank * n_groups // max(len(p), 1), n_groups - 1)
+    n = np.bincount(g, minlength=n_groups)
+    bad = np.bincount(g, y, n_groups)
+    rate = np.divide(bad, n, out=np.full(n_groups, np.nan), where=n > 0)
+    overall = y.mean() if len(y) else np.nan
+    return pd.DataFrame({
+        "decile": np.arange(1, n_groups + 1), "n": n, "bad": bad.astype(int), "bad_rate": rate,
+        "mean_probability": np.divide(np.bincount(g, p, n_groups), n,
+                                      out=np.full(n_groups, np.nan), where=n > 0),
+        "lift": rate / overall if overall else np.nan,
+        "cum_capture": np.cumsum(bad) / max(bad.sum(), 1),
+    })
+
+
+# --------------------------------------------------------------------------- backtests
+@dataclass
+class BacktestResult:
+    """What :func:`backtest` measured.
+
+    Attributes
+    ----------
+    metrics : DataFrame
+        One row per model (and ``baseline``): the columns of
+        :func:`classification_metrics`, plus cutoff and train_rows.
+    lift : DataFrame
+        :func:`lift_table` of each model, with a ``model`` column.
+    scores : DataFrame
+        The scored invoices: invoice_id, customer_id, invoice_date, label and
+        one probability column per model.
+    models : dict of str to CreditModel
+    info : dict
+        cutoff, evaluate_as_of, horizon end, invoices scored, and invoices
+        issued in the window but left out because their outcome was not yet
+        mature at ``evaluate_as_of``.
+    """
+
+    metrics: pd.DataFrame
+    lift: pd.DataFrame
+    scores: pd.DataFrame
+    models: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
+
+
+def _last_day(ledger: Ledger) -> int:
+    days = [np.asarray(ledger.invoices["invoice_date"], "datetime64[D]").max(),
+            np.asarray(ledger.payments["payment_date"], "datetime64[D]").max()]
+    adj = ledger.table("adjustments")
+    if adj is not None and len(adj):
+        days.append(np.asarray(adj["adjustment_date"], "datetime64[D]").max())
+    return int(max(d for d in days if not np.isnat(d)).astype(np.int64))
+
+
+def backtest(ledger: Ledger, cutoff, late_after_days: int = 30, *, horizon_days: int | None = None,
+             evaluate_as_of=None, models=MODELS, target: str = "late",
+             default_after_days: int = 180, censoring: str = "matured",
+             estimator_params: dict | None = None, random_state: int = 0,
+             n_bins: int = 10) -> BacktestResult:
+    """Train on what was known at ``cutoff`` and score the invoices issued after it.
+
+    The test invoices are those issued in ``(cutoff, cutoff + horizon_days]``
+    whose outcome window has closed by ``evaluate_as_of`` (so every one of
+    them has a known outcome and none is chosen by how fast it paid). The
+    naive ``baseline`` is the customer's own late share known on the invoice
+    date (the training bad rate when it has no history).
+
+    Parameters
+    ----------
+    ledger : Ledger
+    cutoff : date-like
+        Training date.
+    late_after_days : int, default=30
+    horizon_days : int, default=None
+        Length of the test window (default: up to ``evaluate_as_of``).
+    evaluate_as_of : date-like, default=None
+        Date the outcomes are read (default: the ledger's last event).
+    models : iterable of {"gbm", "scorecard"}, default=("gbm", "scorecard")
+    target : {"late", "default"}, default="late"
+    default_after_days : int, default=180
+    censoring : {"matured", "known"}, default="matured"
+    estimator_params : dict, default=None
+        Per model name, parameters of its estimator, e.g. ``{"gbm": {"max_iter": 100}}``.
+    random_state : int, default=0
+    n_bins : int, default=10
+        Bins of the expected calibration error and groups of the lift table.
+
+    Returns
+    -------
+    BacktestResult
+
+    Raises
+    ------
+    ParamsError
+        For an unknown model or option, or when no test invoice has matured.
+
+    Examples
+    --------
+    >>> res = backtest(ledger, "2025-10-31", late_after_days=30)  # doctest: +SKIP
+    >>> res.metrics[["roc_auc", "ece", "ks"]]  # doctest: +SKIP
+    """
+    for m in models:
+        _check_choice("models", m, MODELS)
+    cut = _day_of(cutoff, "cutoff")
+    end = _last_day(ledger) if evaluate_as_of is None else _day_of(evaluate_as_of,
+                                                                     "evaluate_as_of")
+    if end <= cut:
+        raise ParamsError(f"evaluate_as_of must be after cutoff; got cutoff={cutoff!r} and "
+                          f"evaluate_as_of={str(_to_ts([end])[0])[:10]!r}.")
+    hi = end if horizon_days is None else cut + _check_days("horizon_days", horizon_days, 1)
+    fitted = {}
+    for m in models:
+        params = (estimator_params or {}).get(m)
+        fitted[m] = CreditModel(m, late_after_days, target, default_after_days, censoring,
+                                params, random_state).fit(ledger, _to_ts([cut])[0])
+    lab = labels(ledger, _to_ts([end])[0], late_after_days, default_after_days, target)
+    day = np.asarray(lab["invoice_date"], "datetime64[D]").astype(np.int64)
+    window = (day > cut) & (day <= hi)
+    test = lab[window & lab["matured"].to_numpy()]
+    if len(test) == 0 or test["label"].nunique() < 2:
+        raise ParamsError(
+            f"No invoice issued after cutoff={cutoff!r} has a matured outcome with both classes "
+            f"by {str(_to_ts([end])[0])[:10]}; choose an earlier cutoff.")
+    X = invoice_features(ledger, late_after_days).loc[test["invoice_id"].to_numpy()]
+    y = test["label"].to_numpy().astype(int)
+    scores = test[["invoice_id", "customer_id", "invoice_date", "label"]].reset_index(drop=True)
+    for m, model in fitted.items():
+        scores[m] = model.predict_frame(X)
+    base_rate = next(iter(fitted.values())).base_rate_ if fitted else float(y.mean())
+    own = X["hist_late_share"].to_numpy() if target == "late" else _own_default_rate(X)
+    scores["baseline"] = np.where(np.isnan(own), base_rate, own)
+    rows, lifts = [], []
+    for m in [*fitted, "baseline"]:
+        met = classification_metrics(y, scores[m], n_bins)
+        rows.append({"model": m, "cutoff": _to_ts([cut])[0],
+                     "train_rows": fitted[m].training_["rows"] if m in fitted else 0, **met})
+        lifts.append(lift_table(y, scores[m], n_bins).assign(model=m))
+    info = {"cutoff": _to_ts([cut])[0], "evaluate_as_of": _to_ts([end])[0],
+            "window_end": _to_ts([hi])[0], "scored": int(len(test)),
+            "left_out_not_matured": int(window.sum() - len(test))}
+    return BacktestResult(pd.DataFrame(rows).set_index("model"),
+                          pd.concat(lifts, ignore_index=True), scores, fitted, info)
+
+
+def _own_default_rate(X: pd.DataFrame) -> np.ndarray:
+    return np.where(X["hist_known"] > 0, X["hist_written_off"] / X["hist_known"].where(
+        X["hist_known"] > 0), np.nan)
+
+
+def rolling_backtest(ledger: Ledger, cutoffs, late_after_days: int = 30, *,
+                     horizon_days: int = 91, **kwargs) -> pd.DataFrame:
+    """Run :func:`backtest` at several cutoffs, each scoring the next ``horizon_days``.
+
+    Parameters
+    ----------
+    ledger : Ledger
+    cutoffs : iterable of date-like
+    late_after_days : int, default=30
+    horizon_days : int, default=91
+    **kwargs
+        Other arguments of :func:`backtest`.
+
+    Returns
+    -------
+    DataFrame
+        The metrics of every cutoff, indexed by (cutoff, model).
+    """
+    frames = []
+    for c in cutoffs:
+        res = backtest(ledger, c, late_after_days, horizon_days=horizon_days, **kwargs)
+        frames.append(res.metrics.reset_index())
+    out = pd.concat(frames, ignore_index=True)
+    return out.set_index(["cutoff", "model"])

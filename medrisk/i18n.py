@@ -1,0 +1,171 @@
+"""Report language: Chinese and English labels, money and date formats.
+
+Every text a report shows goes through :func:`t`, so a report in either language
+is the same code with ``language="zh"`` or ``language="en"``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from medrisk.exceptions import ParamsError
+
+__all__ = ["LANGUAGES", "t", "check_language", "yuan", "wan", "pct", "date_text", "label_frame"]
+
+LANGUAGES = ("zh", "en")
+
+_LABELS: dict[str, tuple[str, str]] = {
+    # report titles
+    "title.00-management-summary": ("管理层摘要", "Management summary"),
+    "title.10-receivables": ("应收账款与账龄", "Receivables and aging"),
+    "title.20-credit-risk": ("信用风险", "Credit risk"),
+    "title.30-collections": ("催收工作", "Collections"),
+    "title.40-sales-plan": ("销售计划", "Sales plan"),
+    "title.50-cash-forecast": ("回款预测", "Cash-in forecast"),
+    "title.60-batch-expiry": ("批次效期", "Batch expiry"),
+    "title.index": ("报告目录", "Report index"),
+    # frame
+    "as_of": ("截至日期", "As of"),
+    "scope": ("范围", "Scope"),
+    "scope.all": ("全公司", "Whole company"),
+    "data": ("数据", "Data"),
+    "generated": ("生成时间", "Generated"),
+    "summary": ("摘要", "Summary"),
+    "unit.yuan": ("金额单位：元", "Amounts in 元 (CNY)"),
+    "unit.wan": ("金额单位：万元", "Amounts in 万元 (10,000 CNY)"),
+    "change_since": ("较上期", "vs previous period"),
+    "failed": ("失败", "failed"),
+    "ok": ("完成", "done"),
+    "report": ("报告", "Report"),
+    "status": ("状态", "Status"),
+    "seconds": ("耗时(秒)", "Seconds"),
+    "headline": ("关键指标", "Headline figures"),
+    "warnings": ("预警", "Warnings"),
+    "no_warnings": ("无预警", "No warnings"),
+    # receivables
+    "open_ar": ("应收余额", "Open receivables"),
+    "overdue_ar": ("逾期金额", "Overdue amount"),
+    "overdue_rate": ("逾期率", "Overdue rate"),
+    "dso": ("应收账款周转天数(DSO)", "DSO (days)"),
+    "dso_countback": ("DSO(倒推法)", "DSO, countback (days)"),
+    "best_dso": ("最佳DSO", "Best possible DSO"),
+    "add": ("平均逾期天数(ADD)", "Average days delinquent"),
+    "cei": ("回款效率指数(CEI)", "Collection effectiveness (CEI)"),
+    "collection_rate": ("回款率", "Collection rate"),
+    "on_time_rate": ("按时回款率", "On-time payment rate"),
+    "bad_debt_rate": ("坏账率", "Bad-debt rate"),
+    "ar_turnover": ("应收周转率", "AR turnover"),
+    "sales": ("销售额", "Sales"),
+    "collected": ("回款额", "Cash collected"),
+    "aging": ("账龄分析", "Aging"),
+    "aging.by": ("账龄分布：按{dim}", "Aging by {dim}"),
+    "aging.trend": ("账龄结构月度变化", "Aging mix, month by month"),
+    "kpi.trend": ("关键回款指标趋势", "Collection KPIs, month by month"),
+    "top_overdue": ("逾期金额最多的客户", "Customers with the most overdue money"),
+    "long_delinquent": ("长期拖欠客户(逾期超过{days}天)", "Long-term delinquents (over {days} days past due)"),
+    "status_mix": ("应收状态", "Receivable status"),
+    "customer": ("客户", "Customer"),
+    "customer_id": ("客户编码", "Customer id"),
+    "amount": ("金额", "Amount"),
+    "share": ("占比", "Share"),
+    "month": ("月份", "Month"),
+    "days_past_due": ("逾期天数", "Days past due"),
+    "max_days_past_due": ("最长逾期天数", "Most days past due"),
+    "open_invoices": ("未结发票数", "Open invoices"),
+    "total": ("合计", "Total"),
+    "dimension": ("维度", "Dimension"),
+    # dimensions
+    "dim.region": ("大区", "region"),
+    "dim.province": ("省份", "province"),
+    "dim.channel": ("渠道", "channel"),
+    "dim.customer_type": ("客户类型", "customer type"),
+    "dim.team": ("销售团队", "team"),
+    "dim.salesperson_id": ("销售人员", "salesperson"),
+    "dim.product_line": ("产品线", "product line"),
+    "dim.customer_id": ("客户", "customer"),
+    # codes
+    "customer_type.tertiary_hospital": ("三级医院", "Tertiary hospital"),
+    "customer_type.secondary_hospital": ("二级医院", "Secondary hospital"),
+    "customer_type.clinic": ("诊所", "Clinic"),
+    "customer_type.pharmacy": ("药店", "Pharmacy"),
+    "customer_type.distributor": ("经销商", "Distributor"),
+    "customer_type.agent": ("代理商", "Agent"),
+    "customer_type.other": ("其他", "Other"),
+    "channel.direct": ("直销", "Direct"),
+    "channel.distributor": ("经销", "Distributor"),
+    "channel.agent": ("代理", "Agent"),
+    "channel.ecommerce": ("电商", "E-commerce"),
+    "status.open_not_due": ("未到期", "Not yet due"),
+    "status.overdue": ("已逾期", "Overdue"),
+    "status.paid": ("已结清", "Paid"),
+    "status.written_off": ("已核销坏账", "Written off"),
+    "status.credit_balance": ("贷方余额", "Credit balance"),
+    "bucket.not_due": ("未到期", "Not due"),
+}
+
+
+def check_language(language: str) -> str:
+    """Return ``language`` if supported, else raise a ParamsError naming the choices."""
+    if language not in LANGUAGES:
+        raise ParamsError(f"language={language!r} is not supported; possible values are 'zh' and 'en'.")
+    return language
+
+
+def t(key: str, language: str = "zh", **fields) -> str:
+    """The label ``key`` in ``language``, with ``{fields}`` filled in.
+
+    Unknown keys fall back to bucket labels (``"1-30"`` → ``"1-30天"``) and then
+    to the key itself, so a missing label shows up in review rather than failing.
+    """
+    check_language(language)
+    pair = _LABELS.get(key)
+    if pair is None:
+        if key.startswith("bucket."):
+            code = key[len("bucket."):]
+            if code.startswith("over_"):
+                days = code[len("over_"):]
+                return f"{days}天以上" if language == "zh" else f"over {days} days"
+            return f"{code}天" if language == "zh" else f"{code} days"
+        return key.split(".", 1)[-1]
+    text = pair[0] if language == "zh" else pair[1]
+    return text.format(**fields) if fields else text
+
+
+def label_codes(values, kind: str, language: str) -> list[str]:
+    """Translate codes such as customer types (``kind="customer_type"``)."""
+    return [t(f"{kind}.{v}", language) if f"{kind}.{v}" in _LABELS else str(v) for v in values]
+
+
+def yuan(fen, decimals: int = 0) -> str:
+    """``¥1,234,567`` from integer fen (rounded half away from zero to ``decimals``)."""
+    if fen is None or (isinstance(fen, float) and np.isnan(fen)):
+        return "—"
+    value = int(fen) / 100
+    return f"¥{value:,.{decimals}f}"
+
+
+def wan(fen, decimals: int = 1) -> str:
+    """``123.4万`` from integer fen: the unit management reads."""
+    if fen is None or (isinstance(fen, float) and np.isnan(fen)):
+        return "—"
+    return f"{int(fen) / 1_000_000:,.{decimals}f}万"
+
+
+def pct(x, decimals: int = 1) -> str:
+    """``12.3%`` from a fraction; ``—`` for a missing value."""
+    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+        return "—"
+    return f"{100 * float(x):.{decimals}f}%"
+
+
+def date_text(d, language: str = "zh") -> str:
+    """``2025年10月31日`` or ``31 Oct 2025``."""
+    ts = pd.Timestamp(d)
+    return f"{ts.year}年{ts.month}月{ts.day}日" if language == "zh" else ts.strftime("%d %b %Y")
+
+
+def label_frame(frame: pd.DataFrame, language: str, prefix: str = "") -> pd.DataFrame:
+    """Rename columns that have labels (``prefix + column``) into ``language``."""
+    return frame.rename(columns={c: t(prefix + c, language) for c in frame.columns
+                                 if (prefix + c) in _LABELS})

@@ -1,0 +1,203 @@
+"""Charts for the reports: functions that take data and return a plotly Figure.
+
+They never show or save. Money is drawn in 万元 (10,000 CNY), the unit Chinese
+management reads; hover texts give exact 元. Interactivity a reader of a static
+HTML page needs (switching the dimension or the metric) is built into the
+figure with plotly dropdowns, because a static page has no kernel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from medrisk.i18n import t
+
+__all__ = [
+    "FONT",
+    "base_layout",
+    "aging_by_dimension",
+    "aging_trend",
+    "kpi_trend",
+    "top_customers",
+]
+
+FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, Helvetica, Arial, sans-serif"
+#: Bucket colours from "not due" (calm) to "very late" (alarm).
+BUCKET_COLOURS = ["#4c9a6a", "#a5c96a", "#f2d45c", "#f4a259", "#e76f51", "#c0392b", "#7b1e1e", "#4a0d0d"]
+LINE_COLOURS = ["#1f5f8b", "#e76f51", "#4c9a6a", "#8e6bb8", "#f2a541", "#5b6770"]
+
+
+def _wan(fen) -> np.ndarray:
+    return np.asarray(fen, dtype=float) / 1_000_000
+
+
+def base_layout(fig: go.Figure, title: str, *, y_title: str = "", x_title: str = "",
+                height: int = 420) -> go.Figure:
+    """Common look: white template, CJK-capable font, title, legend on top."""
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 18}},
+        font={"family": FONT, "size": 13},
+        height=height,
+        margin={"l": 70, "r": 30, "t": 90, "b": 50},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
+        hoverlabel={"font": {"family": FONT}},
+    )
+    if y_title:
+        fig.update_yaxes(title_text=y_title)
+    if x_title:
+        fig.update_xaxes(title_text=x_title)
+    return fig
+
+
+def _bucket_names(frame: pd.DataFrame, language: str) -> list[tuple[str, str]]:
+    labels_zh = frame.attrs.get("labels_zh", {})
+    cols = [c for c in frame.columns if c != "total"]
+    return [(c, labels_zh.get(c, c) if language == "zh" else t(f"bucket.{c}", "en")) for c in cols]
+
+
+def aging_by_dimension(agings: Mapping[str, pd.DataFrame], language: str = "zh",
+                       title: str | None = None) -> go.Figure:
+    """Stacked bars of open amounts by aging bucket, one bar per group, with a
+    dropdown to switch between dimensions (region, channel, customer type ...).
+
+    Parameters
+    ----------
+    agings : dict of str to DataFrame
+        Dimension name -> output of :func:`medrisk.receivables.aging` with
+        ``by=`` that dimension and ``values="amount"`` (fen).
+    language : {"zh", "en"}, default="zh"
+    title : str, default=None
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    fig = go.Figure()
+    dims = list(agings)
+    n_traces = []
+    for d_i, dim in enumerate(dims):
+        frame = agings[dim].sort_values("total")
+        groups = [str(g) if not isinstance(g, tuple) else " / ".join(map(str, g)) for g in frame.index]
+        if dim in ("customer_type", "channel"):
+            groups = [t(f"{dim}.{g}", language) for g in groups]
+        buckets = _bucket_names(frame, language)
+        for b_i, (col, label) in enumerate(buckets):
+            values = frame[col].to_numpy()
+            fig.add_trace(go.Bar(
+                y=groups, x=_wan(values), name=label, orientation="h",
+                marker_color=BUCKET_COLOURS[b_i % len(BUCKET_COLOURS)],
+                visible=d_i == 0, legendgroup=col, showlegend=True,
+                customdata=np.stack([values / 100], axis=-1),
+                hovertemplate="%{y}<br>" + label + ": ¥%{customdata[0]:,.2f}<extra></extra>",
+            ))
+        n_traces.append(len(buckets))
+    dim_label = {d: t(f"dim.{d}", language) for d in dims}
+    buttons = []
+    start = 0
+    total = sum(n_traces)
+    for dim, n in zip(dims, n_traces):
+        visible = [False] * total
+        visible[start:start + n] = [True] * n
+        start += n
+        buttons.append({"label": dim_label[dim], "method": "update",
+                        "args": [{"visible": visible},
+                                 {"title.text": title or t("aging.by", language, dim=dim_label[dim])}]})
+    fig.update_layout(barmode="stack")
+    if len(dims) > 1:
+        fig.update_layout(updatemenus=[{"buttons": buttons, "direction": "down", "x": 1.0,
+                                        "xanchor": "right", "y": 1.22, "yanchor": "top",
+                                        "showactive": True}])
+    first = dims[0] if dims else ""
+    height = max(380, 28 * max((len(a) for a in agings.values()), default=5) + 160)
+    return base_layout(fig, title or t("aging.by", language, dim=dim_label.get(first, "")),
+                       x_title=t("unit.wan", language), height=height)
+
+
+def aging_trend(series: pd.DataFrame, language: str = "zh", title: str | None = None) -> go.Figure:
+    """Stacked monthly bars of the open amount by bucket (output of ``aging_series``)."""
+    fig = go.Figure()
+    x = pd.to_datetime(series.index)
+    for b_i, (col, label) in enumerate(_bucket_names(series, language)):
+        values = series[col].to_numpy()
+        fig.add_trace(go.Bar(
+            x=x, y=_wan(values), name=label, marker_color=BUCKET_COLOURS[b_i % len(BUCKET_COLOURS)],
+            customdata=np.stack([values / 100], axis=-1),
+            hovertemplate="%{x|%Y-%m-%d}<br>" + label + ": ¥%{customdata[0]:,.2f}<extra></extra>",
+        ))
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(tickformat="%Y-%m")
+    return base_layout(fig, title or t("aging.trend", language), y_title=t("unit.wan", language))
+
+
+_DAY_METRICS = ("dso", "dso_countback", "best_possible_dso", "average_days_delinquent")
+_RATE_METRICS = ("collection_rate", "overdue_rate", "cei", "on_time_rate_amount")
+_METRIC_KEYS = {"average_days_delinquent": "add", "best_possible_dso": "best_dso",
+                "on_time_rate_amount": "on_time_rate"}
+
+
+def kpi_trend(trend: pd.DataFrame, language: str = "zh", title: str | None = None) -> go.Figure:
+    """Monthly collection KPIs: a dropdown switches between days (DSO family) and rates.
+
+    Parameters
+    ----------
+    trend : DataFrame
+        Output of :func:`medrisk.kpis.kpi_trend` (one row per period).
+    language : {"zh", "en"}, default="zh"
+    title : str, default=None
+    """
+    fig = go.Figure()
+    x = pd.to_datetime(trend.index)
+    groups = [(_DAY_METRICS, "days"), (_RATE_METRICS, "rates")]
+    counts = []
+    for g_i, (metrics, kind) in enumerate(groups):
+        present = [m for m in metrics if m in trend.columns]
+        for m_i, m in enumerate(present):
+            y = trend[m].to_numpy(dtype=float)
+            name = t(_METRIC_KEYS.get(m, m), language)
+            fmt = "%{y:.1f}" if kind == "days" else "%{y:.1%}"
+            fig.add_trace(go.Scatter(
+                x=x, y=y, name=name, mode="lines+markers", visible=g_i == 0,
+                line={"color": LINE_COLOURS[m_i % len(LINE_COLOURS)], "width": 2},
+                hovertemplate="%{x|%Y-%m}<br>" + name + ": " + fmt + "<extra></extra>",
+            ))
+        counts.append(len(present))
+    total = sum(counts)
+    labels = {"days": ("天数指标", "Days"), "rates": ("比率指标", "Rates")}
+    buttons, start = [], 0
+    for (metrics, kind), n in zip(groups, counts):
+        visible = [False] * total
+        visible[start:start + n] = [True] * n
+        start += n
+        zh, en = labels[kind]
+        buttons.append({"label": zh if language == "zh" else en, "method": "update",
+                        "args": [{"visible": visible},
+                                 {"yaxis.tickformat": ".0%" if kind == "rates" else ",.0f",
+                                  "yaxis.title.text": ("天" if language == "zh" else "days")
+                                  if kind == "days" else ""}]})
+    fig.update_layout(updatemenus=[{"buttons": buttons, "direction": "right", "type": "buttons",
+                                    "x": 1.0, "xanchor": "right", "y": 1.22, "yanchor": "top"}])
+    fig.update_xaxes(tickformat="%Y-%m")
+    return base_layout(fig, title or t("kpi.trend", language),
+                       y_title="天" if language == "zh" else "days")
+
+
+def top_customers(frame: pd.DataFrame, language: str = "zh", value: str = "overdue_amount",
+                  title: str | None = None, label_columns: Sequence[str] = ("name", "customer_id")
+                  ) -> go.Figure:
+    """Horizontal bars of the customers with the largest ``value`` (fen)."""
+    frame = frame.sort_values(value)
+    names = frame[list(label_columns)[0]].fillna(frame["customer_id"]).astype(str)
+    values = frame[value].to_numpy()
+    fig = go.Figure(go.Bar(
+        y=names, x=_wan(values), orientation="h", marker_color="#c0392b",
+        customdata=np.stack([values / 100, frame["customer_id"].astype(str).to_numpy()], axis=-1),
+        hovertemplate="%{y} (%{customdata[1]})<br>¥%{customdata[0]:,.2f}<extra></extra>",
+        text=[f"{v:,.1f}" for v in _wan(values)], textposition="outside",
+    ))
+    return base_layout(fig, title or t("top_overdue", language), x_title=t("unit.wan", language),
+                       height=max(360, 32 * len(frame) + 140))

@@ -1,0 +1,81 @@
+"""Run files are checked before anything runs; mistakes name the file and the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from medrisk.config import PARAMS_DIR
+from medrisk.exceptions import ParamsError
+from medrisk.runs import RUNNER_PARAMETERS, load_run, notebook_parameters
+
+RUN_FILES = sorted(p for p in PARAMS_DIR.glob("*.yaml") if "notebooks:" in p.read_text(encoding="utf-8"))
+
+
+def test_there_are_run_files():
+    assert RUN_FILES, "params/ should hold the scheduled runs"
+
+
+@pytest.mark.parametrize("path", RUN_FILES, ids=lambda p: p.name)
+def test_each_run_file_is_valid_against_its_notebooks(path):
+    spec = load_run(path)
+    for nb in spec.notebooks:
+        declared = notebook_parameters(nb)
+        assert set(spec.parameters_for(nb)) <= set(declared)
+        for name in RUNNER_PARAMETERS:
+            assert name in declared, f"{nb} must declare {name}"
+
+
+@pytest.mark.parametrize("path", sorted(p for p in __import__("medrisk").config.NOTEBOOKS_DIR.glob("*.ipynb")),
+                         ids=lambda p: p.name)
+def test_every_notebook_parameter_has_a_type_and_help(path):
+    params = notebook_parameters(path.stem)
+    assert "as_of" in params and "language" in params
+    for name, p in params.items():
+        assert p["inferred_type_name"] in ("str", "int", "float", "bool"), name
+        assert p["help"].strip(), f"{path.name}: parameter {name} has no help comment"
+
+
+def write(tmp_path, text):
+    p = tmp_path / "run.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+BASE = "run: t\nnotebooks: [10-receivables]\nparameters:\n"
+
+
+@pytest.mark.parametrize(
+    "body,pattern",
+    [
+        ("  as_of: '2026-10-31'\n  langauge: en\n", r"run.yaml: parameters: unknown parameter 'langauge'.*Did you mean 'language'"),
+        ("  as_of: '2026-10-31'\n  top_n: ten\n", r"'top_n' must be of type int.*got 'ten'"),
+        ("  as_of: '2026-13-01'\n", r"'as_of' must be a date written YYYY-MM-DD; got '2026-13-01'"),
+        ("  as_of: '2026-10-31'\n  figures_file: x.json\n", r"'figures_file' is set by `medrisk run`"),
+        ("  as_of: '2026-10-31'\n  overdue_rate_max: yes\n", r"'overdue_rate_max' must be of type float"),
+    ],
+)
+def test_mistakes_in_parameters_name_file_and_key(tmp_path, body, pattern):
+    with pytest.raises(ParamsError, match=pattern):
+        load_run(write(tmp_path, BASE + body))
+
+
+def test_unknown_top_level_key_and_notebook(tmp_path):
+    with pytest.raises(ParamsError, match=r"unknown key\(s\) \['notebook'\]"):
+        load_run(write(tmp_path, "run: t\nnotebook: [10-receivables]\n"))
+    with pytest.raises(ParamsError, match=r"no notebook '11-receivable'"):
+        load_run(write(tmp_path, "run: t\nnotebooks: [11-receivable]\n"))
+
+
+def test_secrets_are_refused_in_parameter_files(tmp_path, monkeypatch):
+    from medrisk import runs
+
+    monkeypatch.setattr(runs, "notebook_parameters",
+                        lambda nb: {"db_password": {"inferred_type_name": "str", "help": "x"},
+                                    "as_of": {"inferred_type_name": "str", "help": "x"}})
+    with pytest.raises(ParamsError, match="looks like a secret.*environment variable"):
+        load_run(write(tmp_path, BASE + "  db_password: hunter2\n"))
+
+
+def test_overrides_are_checked_per_notebook(tmp_path):
+    with pytest.raises(ParamsError, match=r"overrides.10-receivables: unknown parameter 'topn'"):
+        load_run(write(tmp_path, BASE + "  as_of: '2026-10-31'\noverrides:\n  10-receivables: {topn: 3}\n"))
