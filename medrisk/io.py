@@ -252,7 +252,7 @@ def _read_parquet(path: Path, table: str) -> tuple[pd.DataFrame, set[str]]:
 def _find_header(cells: pd.DataFrame, table: str, user_columns: dict[str, str],
                  header_row: int | None) -> int:
     """Index (0-based) of the header row: the first row naming a required column."""
-    from medrisk.parsing import match_columns
+    from medrisk.vocabulary import match_columns
     from medrisk.schemas import required_columns
 
     if header_row is not None:
@@ -288,7 +288,7 @@ def _split_header(cells: pd.DataFrame, table: str, entry: dict[str, Any]) -> tup
 
 
 def _identify_table(name: str) -> str | None:
-    from medrisk.parsing import TABLE_ALIASES, normalize_header
+    from medrisk.vocabulary import TABLE_ALIASES, normalize_header
 
     key = normalize_header(name)
     if key in SCHEMAS:

@@ -424,7 +424,8 @@ def _report(states: dict[str, _TableState], quarantine_dir: Path | None) -> Load
 
 def _state_from_raw(raw) -> _TableState:
     """Parse a :class:`~medrisk.io.RawTable` into canonical columns."""
-    from medrisk.parsing import match_columns, parse_column
+    from medrisk.parsing import parse_column
+    from medrisk.vocabulary import match_columns
 
     table = raw.table
     frame = raw.frame
