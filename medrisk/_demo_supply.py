@@ -12,12 +12,14 @@ How the stock is made, per SKU, without a loop over rows:
 2. A batch holds exactly its window's demand, plus ``delta`` units that the
    first line of the next window takes before switching to the next batch: that
    line ships as two rows from two batches. A batch is never shipped after it
-   expires (the window plus the lead time fit in a third of the shelf life; a
-   split only happens when the next window starts 30+ days before expiry).
+   expires (window plus lead time are at most half the shelf life; a split
+   only happens when the next window starts 30+ days before expiry).
 3. Consumption in shipping order then takes batches strictly in expiry order,
-   and an older batch is empty before a newer one is touched: that is FEFO.
-4. The last batch of each SKU keeps unsold stock; some SKUs get an extra
-   released batch made late (unsold, some near expiry) and a few batches are
+   and an older batch is empty before a newer one is touched: that is FEFO,
+   over the company's whole stock of the SKU (the warehouse is a label).
+4. The last batch of each SKU keeps unsold stock (discontinued SKUs, see
+   :func:`medrisk._demo_sales.products`, leave theirs near or past expiry);
+   some SKUs get an extra released batch made late, and a few batches are
    quarantined or rejected and never shipped.
 """
 

@@ -446,3 +446,26 @@ def test_write_demo_round_trip(tmp_path):
                                       check_dtype=False, obj=name)
     truth = pd.read_parquet(out / "ground_truth" / "invoices.parquet")
     assert len(truth) == 600 and "p_late" in truth
+
+
+def test_late_label_from_the_ledger_equals_the_drawn_outcome(company):
+    """Open balance 30 days after due (payments and adjustments dated by then) > 0 <=> late.
+
+    This is how a credit model labels invoices from the ledger; for every
+    invoice whose due date + 30 days is on or before the extract date it must
+    reproduce the outcome drawn with probability ``p_late``.
+    """
+    inv = _t(company, "invoices").set_index("invoice_id")
+    cutoff = inv["due_date"] + pd.Timedelta(days=30)
+    alloc = _t(company, "allocations").merge(_t(company, "payments"), on="payment_id",
+                                             suffixes=("", "_pay"))
+    alloc = alloc[alloc["payment_date"].to_numpy() <= cutoff.loc[alloc["invoice_id"]].to_numpy()]
+    adj = _t(company, "adjustments")
+    adj = adj[adj["adjustment_date"].to_numpy() <= cutoff.loc[adj["invoice_id"]].to_numpy()]
+    paid = alloc.groupby("invoice_id")["amount"].sum().reindex(inv.index, fill_value=0)
+    adjusted = adj.groupby("invoice_id")["amount"].sum().reindex(inv.index, fill_value=0)
+    late = (inv["amount"] - paid - adjusted) > 0
+    known = (cutoff <= END).to_numpy()
+    truth = company.truth_invoices.set_index("invoice_id")["late"]
+    assert known.sum() > N // 2
+    assert (late[known] == truth[known]).all()
