@@ -518,26 +518,13 @@ def salesperson_collection_ranking(ledger: Ledger, start, end) -> pd.DataFrame:
         opening_ar, closing_ar, overdue_rate, dso, on_time_rate_amount; highest
         collection rate first (ties: more collected first).
     """
-    k = kpis(ledger, start, end, by="salesperson_id").reset_index()
-    k = k[
-        [
-            "salesperson_id",
-            "sales",
-            "collected",
-            "collection_rate",
-            "opening_ar",
-            "closing_ar",
-            "overdue_rate",
-            "dso",
-            "on_time_rate_amount",
-        ]
-    ]
+    cols = ["salesperson_id", "sales", "collected", "collection_rate", "opening_ar",
+            "closing_ar", "overdue_rate", "dso", "on_time_rate_amount"]
+    k = kpis(ledger, start, end, by="salesperson_id").reset_index()[cols]
     sp = ledger.table("salespeople")
     if sp is not None:
         k = k.merge(sp[["salesperson_id", "name", "team"]], on="salesperson_id", how="left")
-    k = k.sort_values(
-        ["collection_rate", "collected"], ascending=[False, False], na_position="last"
-    )
+    k = k.sort_values(["collection_rate", "collected"], ascending=False, na_position="last")
     k.insert(0, "rank", np.arange(1, len(k) + 1))
     return k.reset_index(drop=True)
 
@@ -703,14 +690,8 @@ def _customer_message(rule: str, who: str, r, lim: float) -> tuple[str, str]:
             f"{who}：最长逾期 {days} 天（上限 {lim:g} 天）。")
 
 
-def warnings(
-    ledger: Ledger,
-    as_of,
-    thresholds: Mapping[str, object] | None = None,
-    *,
-    dso_window_months: int = 3,
-    bad_debt_window_months: int = 12,
-) -> pd.DataFrame:
+def warnings(ledger: Ledger, as_of, thresholds: Mapping[str, object] | None = None, *,
+             dso_window_months: int = 3, bad_debt_window_months: int = 12) -> pd.DataFrame:
     """Warnings for the reports: each breached threshold, in English and Chinese.
 
     Parameters
@@ -761,7 +742,7 @@ def warnings(
     def window(months: int, end: int = day) -> dict:  # company figures, as in kpis(), cheaply
         book = _book(ledger)
         start = int(_shift_months(np.array([end + 1]), np.array([int(months)]))[0])
-        amounts, _, rows = _aging_core(book, np.array([end]), book.amount, 1, np.zeros(1), "due_date")
+        amounts, _, rows = _aging_core(book, np.array([end]), None, 1, np.array([0]), "due_date")
         current, overdue = (int(a) for a in amounts[0]) if len(rows) else (0, 0)
         sales = int(book.amount[(book.inv_day >= start) & (book.inv_day <= end)].sum())
         wo = (book.ev_kind == 3) & (book.ev_day >= start) & (book.ev_day <= end)

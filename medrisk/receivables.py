@@ -77,7 +77,7 @@ _CACHE: weakref.WeakKeyDictionary[Ledger, dict] = weakref.WeakKeyDictionary()
 
 def _cache(ledger: Ledger) -> dict:
     if not isinstance(ledger, Ledger):
-        raise TypeError(f"ledger must be a medrisk.Ledger; got {type(ledger).__name__}.")
+        raise ParamsError(f"ledger must be a medrisk.Ledger; got {type(ledger).__name__}.")
     return _CACHE.setdefault(ledger, {})
 
 
@@ -174,9 +174,10 @@ def _positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
     both = pd.concat([pd.Series(keys.array), pd.Series(values.array)], ignore_index=True)
     codes, _ = pd.factorize(both)
     head, tail = codes[: len(keys)], codes[len(keys) :].astype(np.int64)
-    if not np.array_equal(head, np.arange(len(keys))):  # duplicated keys: first one wins
+    if not np.array_equal(head, np.arange(len(keys))):  # duplicated or missing keys
         first = np.full(int(codes.max()) + 1, -1, np.int64)
-        first[head[::-1]] = np.arange(len(keys) - 1, -1, -1)
+        rows = np.flatnonzero(head >= 0)[::-1]  # the first row of a key wins
+        first[head[rows]] = rows
         return np.where(tail >= 0, first[np.maximum(tail, 0)], -1)
     return np.where(tail < len(keys), tail, -1)
 
@@ -550,8 +551,9 @@ def open_items(ledger: Ledger, as_of, buckets: Sequence[int] | None = None) -> p
     bucket = np.where(open_amt > 0, np.searchsorted(edges, past, side="left"), -1)
     lp = book.last_pay[np.maximum(idx - 1, 0)] if len(book.last_pay) else np.full(len(rows), -1)
     own = (idx > book.start[rows]) & (lp >= rows * book.span)
-    lp_day = np.where(own, lp - rows * book.span + book.base, _NEVER)
-    closed = np.where(book.closed_day[rows] <= day, book.closed_day[rows], _NEVER)
+    lp_day = np.where(own, lp - rows * book.span + book.base, 0)
+    is_closed = book.closed_day[rows] <= day
+    closed = np.where(is_closed, book.closed_day[rows], 0)
     take = lambda col: inv[col].take(rows).reset_index(drop=True)  # noqa: E731
     out = pd.DataFrame(
         {
@@ -575,7 +577,7 @@ def open_items(ledger: Ledger, as_of, buckets: Sequence[int] | None = None) -> p
             "bucket": pd.Categorical.from_codes(bucket, categories=labels["bucket"].tolist()),
             "bucket_zh": pd.Categorical.from_codes(bucket, categories=labels["bucket_zh"].tolist()),
             "last_payment_date": pd.Series(_to_ts(lp_day)).where(own),
-            "closed_date": pd.Series(_to_ts(closed)).where(closed != _NEVER),
+            "closed_date": pd.Series(_to_ts(closed)).where(is_closed),
         }
     )
     out.attrs.update(as_of=pd.Timestamp(_to_ts([day])[0]), unit="fen")
@@ -584,9 +586,13 @@ def open_items(ledger: Ledger, as_of, buckets: Sequence[int] | None = None) -> p
 
 # --------------------------------------------------------------------------- aging
 def _aging_core(
-    book: _Book, days: np.ndarray, codes: np.ndarray, n_groups: int, edges: np.ndarray, basis: str
+    book: _Book, days: np.ndarray, codes: np.ndarray | None, n_groups: int, edges: np.ndarray,
+    basis: str,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Open amount and count per (date, group, bucket), and which (date, group) rows exist.
+
+    ``days`` must be sorted and unique; ``codes`` (group of each invoice) is
+    not read when ``n_groups`` is 1.
 
     Returns ``amounts`` and ``counts`` of shape (rows, buckets) and ``rows``,
     the flat ``date_index * n_groups + group`` of each row, ascending.
