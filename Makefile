@@ -39,7 +39,7 @@ report: $(STAMP) $(DEMO)/invoices.parquet
 	$(BIN)/medrisk run params/monthly-management.yaml
 
 test: $(STAMP) browser $(DEMO)/invoices.parquet
-	$(BIN)/python -m pytest -n 2 -q --nbval-lax tests notebooks
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q --nbval-lax tests notebooks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
