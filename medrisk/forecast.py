@@ -60,8 +60,9 @@ its forecasts and intervals are multiplied back by the future months'
 weights. The calendar is a known regressor with a fixed elasticity of 1.
 
 Intervals are the model's own (analytic for the additive ETS models; normal
-with the residual spread for the naive baselines). :func:`forecast_sales`
-clips means and bounds at zero: sales are not negative.
+with the residual spread for the naive baselines; NaN when a single month
+cannot show any spread). :func:`forecast_sales` clips means and bounds at
+zero: sales are not negative.
 
 Hierarchy
 ---------
@@ -105,7 +106,7 @@ from threadpoolctl import threadpool_limits
 from medrisk.config import FEN_PER_YUAN, PRODUCT_CATEGORIES
 from medrisk.exceptions import ParamsError, SchemaError
 from medrisk.ledger import Ledger
-from medrisk.receivables import _day_of
+from medrisk.receivables import _day_of, _positions
 
 __all__ = [
     "AutoETS",
@@ -156,6 +157,11 @@ def _month_starts(codes: np.ndarray) -> np.ndarray:
     return np.asarray(codes, dtype=np.int64).astype("datetime64[M]").astype("datetime64[ns]")
 
 
+def _ym(code) -> str:
+    """``"YYYY-MM"`` of a month code, for messages."""
+    return str(np.int64(code).astype("datetime64[M]"))
+
+
 def _business_days_codes(codes: np.ndarray) -> np.ndarray:
     codes = np.asarray(codes, dtype=np.int64)
     if len(codes) == 0:
@@ -198,7 +204,7 @@ def business_days(months) -> np.ndarray:
     --------
     >>> import pandas as pd
     >>> business_days(pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"])).round(1)
-    array([20.4, 10.8, 21.2])
+    array([22. , 10.4, 20.8])
     """
     return _business_days_codes(_month_codes(months))
 
@@ -270,8 +276,17 @@ def _fit_snaive(y: np.ndarray) -> _Fitted:
     if len(y) < _SEASON:
         return _fit_naive(y)
     resid = y[_SEASON:] - y[:-_SEASON]
+    sigma = _rms(resid) if len(resid) else _rms(np.diff(y))  # one year only: month-to-month
     return _Fitted("SeasonalNaive", "snaive", len(y), last=np.asarray(y[-_SEASON:], float),
-                   sigma=_rms(resid))
+                   sigma=sigma)
+
+
+def _scalar(value, name: str, kind, lo, hi) -> None:
+    """``sklearn.utils.check_scalar``, raising a ParamsError (a ValueError) with its message."""
+    try:
+        check_scalar(value, name, kind, min_val=lo, max_val=hi)
+    except (TypeError, ValueError) as exc:
+        raise ParamsError(f"{exc} Got {value!r}.") from exc
 
 
 def _check_alias(alias) -> None:
@@ -374,8 +389,8 @@ class AutoETS(_BaseModel):
         super()._validate()
         if not isinstance(self.calendar, (bool, np.bool_)):
             raise ParamsError(f"calendar must be True or False; got {self.calendar!r}.")
-        check_scalar(self.min_seasonal_obs, "min_seasonal_obs", Integral, min_val=2 * _SEASON)
-        check_scalar(self.max_zero_share, "max_zero_share", Real, min_val=0.0, max_val=1.0)
+        _scalar(self.min_seasonal_obs, "min_seasonal_obs", Integral, 2 * _SEASON, None)
+        _scalar(self.max_zero_share, "max_zero_share", Real, 0.0, 1.0)
 
     def _chain(self, y: np.ndarray) -> list[tuple[str, str | None, bool, str | None, str]]:
         n = len(y)
@@ -548,13 +563,13 @@ class Forecaster(BaseEstimator):
         if dup.any():
             r = frame[dup].iloc[0]
             raise SchemaError(f"Series {r['uid']!r} has more than one row for "
-                              f"{_month_starts([r['m']])[0]}: one row per (unique_id, ds).")
+                              f"{_ym(r['m'])}: one row per (unique_id, ds).")
         out = []
         for uid, g in frame.groupby("uid", sort=True):
             m = g["m"].to_numpy()
             if len(m) > 1 and np.any(np.diff(m) != 1):
                 gap = int(m[np.flatnonzero(np.diff(m) != 1)[0]] + 1)
-                raise SchemaError(f"Series {uid!r} skips {_month_starts([gap])[0]:%Y-%m}; "
+                raise SchemaError(f"Series {uid!r} skips {_ym(gap)}; "
                                   "every month from its first to its last needs a row "
                                   "(fill months without sales with 0).")
             out.append(_Series(str(uid), int(m[0]), g["y"].to_numpy()))
@@ -679,9 +694,9 @@ class Forecaster(BaseEstimator):
         cutoffs = last - h - step_size * np.arange(n_windows - 1, -1, -1)
         if cutoffs[0] < first:
             raise ParamsError(
-                f"The data ({_month_starts([first])[0]:%Y-%m} to {_month_starts([last])[0]:%Y-%m})"
+                f"The data ({_ym(first)} to {_ym(last)})"
                 f" is too short for n_windows={n_windows}, step_size={step_size} and h={h}: "
-                f"the first cutoff would be {_month_starts([cutoffs[0]])[0]:%Y-%m}."
+                f"the first cutoff would be {_ym(cutoffs[0])}."
             )
         frames = []
         for cut in cutoffs:
@@ -701,7 +716,7 @@ class Forecaster(BaseEstimator):
             train = pd.concat(rows, ignore_index=True)
             fc = Forecaster(self.models, self.freq, self.id_col, self.time_col,
                             self.target_col).fit(train).predict(h, level)
-            fc["cutoff"] = _month_starts([cut])[0]
+            fc["cutoff"] = pd.Timestamp(_month_starts([cut])[0])
             frames.append(fc)
         out = pd.concat(frames, ignore_index=True)
         actual = pd.DataFrame({self.id_col: [s.uid for s in series for _ in s.y],
@@ -768,60 +783,75 @@ def _resolve(ledger: Ledger, name: str) -> tuple[str, str]:
                       f"Possible values are: {sales_dimensions(ledger)} (or 'table.column').")
 
 
-def _labels(values) -> np.ndarray:
-    s = pd.Series(values, dtype=object)
-    return s.where(s.notna(), MISSING_LABEL).astype(str).to_numpy(dtype=object)
+def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (missing: the last code) and the labels (missing: MISSING_LABEL)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    labels = np.asarray(uniques, dtype=object)
+    codes = np.where(codes < 0, len(labels), codes).astype(np.int64)
+    return codes, np.append(labels, MISSING_LABEL).astype(object)
 
 
-def _invoice_salesperson(ledger: Ledger, inv: pd.DataFrame) -> pd.Series:
-    own = inv["salesperson_id"]
-    if own.notna().all():
-        return own
-    via = inv["customer_id"].map(ledger.customers.set_index("customer_id")["salesperson_id"])
-    return own.where(own.notna(), via)
+def _lookup(codes: np.ndarray, labels: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Codes of the rows at ``pos`` (-1: not found, missing)."""
+    missing = len(labels) - 1
+    if len(codes) == 0:
+        return np.full(len(pos), missing, np.int64)
+    return np.where(pos >= 0, codes[np.maximum(pos, 0)], missing)
 
 
-def _category_split(ledger: Ledger, inv: pd.DataFrame) -> pd.DataFrame:
-    """Rows (pos, category, amount): invoice amounts split over their order lines' categories."""
-    pos = np.arange(len(inv))
-    fallback = inv["product_line"].where(inv["product_line"].isin(PRODUCT_CATEGORIES))
+def _category_codes(values: pd.Series) -> np.ndarray:
+    """Position in PRODUCT_CATEGORIES, len(PRODUCT_CATEGORIES) when missing or another value."""
+    known = pd.Series(np.arange(len(PRODUCT_CATEGORIES)), index=list(PRODUCT_CATEGORIES))
+    out = pd.Series(values.array).map(known).to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isnan(out), len(PRODUCT_CATEGORIES), out).astype(np.int64)
+
+
+def _category_split(ledger: Ledger, inv: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """(invoice position, category code, fen) of each invoice part; see the module docstring."""
+    n = len(inv)
+    amount = inv["amount"].to_numpy(dtype=np.int64)
+    fallback = _category_codes(inv["product_line"])
     lines, products = ledger.table("order_lines"), ledger.table("products")
-    if lines is None or products is None or inv["order_id"].isna().all():
-        return pd.DataFrame({"pos": pos, "category": fallback.to_numpy(dtype=object),
-                             "amount": inv["amount"].to_numpy(dtype=np.int64)})
-    cat = lines["sku"].map(products.set_index("sku")["category"])
+    if lines is None or products is None or n == 0 or inv["order_id"].isna().all():
+        return np.arange(n), fallback, amount
+    n_cat = len(PRODUCT_CATEGORIES) + 1
+    line_cat = _lookup(_category_codes(products["category"]), np.zeros(n_cat), _positions(
+        lines["sku"].reset_index(drop=True), products["sku"].reset_index(drop=True)))
     disc = lines["discount_rate"].astype("float64").fillna(0.0).to_numpy()
     net = lines["quantity"].to_numpy(np.float64) * lines["unit_price"].to_numpy(np.float64) * (
         1.0 - disc)
-    per = (pd.DataFrame({"order_id": lines["order_id"].to_numpy(dtype=object),
-                         "category": cat.to_numpy(dtype=object), "w": net})
-           .groupby(["order_id", "category"], sort=False, dropna=False)["w"].sum().reset_index())
-    per = per[per["w"] > 0]
-    head = pd.DataFrame({"pos": pos, "order_id": inv["order_id"].to_numpy(dtype=object),
-                         "amount": inv["amount"].to_numpy(dtype=np.int64)})
-    rows = head.merge(per, on="order_id", how="inner", sort=False)
-    rows = rows.sort_values(["pos", "category"], kind="stable").reset_index(drop=True)
-    total_w = rows.groupby("pos")["w"].transform("sum").to_numpy()
-    exact = rows["amount"].to_numpy(np.float64) * rows["w"].to_numpy() / total_w
+    both = pd.concat([pd.Series(inv["order_id"].array), pd.Series(lines["order_id"].array)],
+                     ignore_index=True)
+    oc, _ = pd.factorize(both, use_na_sentinel=True)
+    inv_oc, line_oc = oc[:n].astype(np.int64), oc[n:].astype(np.int64)
+    ok = (line_oc >= 0) & (net > 0)
+    key, where = np.unique(line_oc[ok] * n_cat + line_cat[ok], return_inverse=True)
+    w = np.bincount(where.ravel(), net[ok], len(key))
+    k_order, k_cat = key // n_cat, key % n_cat  # sorted by order, then category
+    lo = np.searchsorted(k_order, inv_oc, side="left")
+    count = np.where(inv_oc >= 0, np.searchsorted(k_order, inv_oc, side="right") - lo, 0)
+    has = count > 0
+    p = np.repeat(np.arange(n)[has], count[has])
+    first = np.repeat(lo[has], count[has])
+    idx = first + np.arange(len(p)) - np.repeat(np.cumsum(count[has]) - count[has], count[has])
+    cw = np.r_[0.0, np.cumsum(w)]
+    total_w = (cw[lo + count] - cw[lo])[p]
+    exact = amount[p] * (w[idx] / total_w)
     base = np.floor(exact).astype(np.int64)
     frac = exact - base
-    p = rows["pos"].to_numpy()
-    short = rows["amount"].to_numpy() - pd.Series(base).groupby(p).transform("sum").to_numpy()
-    # largest remainder per invoice: rank rows by fraction (ties: category order); a
+    short = amount[has] - np.add.reduceat(base, np.r_[0, np.cumsum(count[has])[:-1]]) if len(
+        p) else np.zeros(0, np.int64)
+    short = np.repeat(short, count[has])
+    # largest remainder per invoice: rank its parts by fraction (ties: category order); a
     # negative shortfall (float rounding) takes a fen from the smallest fractions
-    order = np.lexsort((np.arange(len(rows)), -frac, p))
-    size = np.bincount(p, minlength=len(inv))[p]
-    ps = p[order]
-    starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]]) if len(ps) else np.zeros(0, np.int64)
-    rank = np.empty(len(rows), np.int64)
-    rank[order] = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+    order = np.lexsort((k_cat[idx], -frac, p))
+    size = np.repeat(count[has], count[has])
+    rank = np.empty(len(p), np.int64)
+    rank[order] = np.arange(len(p)) - np.repeat(np.cumsum(count[has]) - count[has], count[has])
     base = base + (rank < short) - (rank >= size + short)
-    split = pd.DataFrame({"pos": p, "category": rows["category"].to_numpy(dtype=object),
-                          "amount": base})
-    rest = np.setdiff1d(pos, p)
-    other = pd.DataFrame({"pos": rest, "category": fallback.to_numpy(dtype=object)[rest],
-                          "amount": inv["amount"].to_numpy(dtype=np.int64)[rest]})
-    return pd.concat([split, other], ignore_index=True)
+    rest = np.flatnonzero(~has)
+    return (np.r_[p, rest], np.r_[k_cat[idx], fallback[rest]].astype(np.int64),
+            np.r_[base, amount[rest]].astype(np.int64))
 
 
 def _last_complete_month(day: int) -> int:
@@ -831,36 +861,68 @@ def _last_complete_month(day: int) -> int:
     return int(nxt) - 1
 
 
-def _sales_rows(ledger: Ledger, day: int, names: list[str]) -> pd.DataFrame:
-    """Per invoice (or invoice part): the month code, amount in fen and the labels of ``by``."""
+def _sales_by_month(ledger: Ledger, day: int, names: list[str]) -> pd.DataFrame:
+    """Invoiced fen per group label(s) and month code (``m``), cells with invoices only."""
     inv = ledger.invoices
-    inv = inv[inv["invoice_date"] <= pd.Timestamp(np.int64(day).astype("datetime64[D]"))]
-    inv = inv.reset_index(drop=True)
+    inv = inv[(inv["invoice_date"] <= pd.Timestamp(np.int64(day).astype("datetime64[D]")))
+              .to_numpy()].reset_index(drop=True)
     resolved = [_resolve(ledger, n) for n in names]
     if any(t == "category" for t, _ in resolved):
-        parts = _category_split(ledger, inv)
+        pos, cat, amount = _category_split(ledger, inv)
     else:
-        parts = pd.DataFrame({"pos": np.arange(len(inv)), "category": None,
-                              "amount": inv["amount"].to_numpy(dtype=np.int64)})
-    pos = parts["pos"].to_numpy()
-    out = {"m": _month_codes(inv["invoice_date"].to_numpy())[pos],
-           "amount": parts["amount"].to_numpy(dtype=np.int64)}
-    sp = None
-    for name, (table, col) in zip(names, resolved, strict=True):
+        pos, cat, amount = np.arange(len(inv)), None, inv["amount"].to_numpy(dtype=np.int64)
+    m = _month_codes(inv["invoice_date"].to_numpy())[pos]
+    customers = ledger.customers
+    cust_pos = _positions(inv["customer_id"].reset_index(drop=True),
+                          customers["customer_id"].reset_index(drop=True))
+    sp_cache: dict[str, np.ndarray] = {}
+
+    def salesperson() -> tuple[np.ndarray, np.ndarray]:
+        if "codes" not in sp_cache:  # the invoice's salesperson, else the customer's
+            own = inv["salesperson_id"].reset_index(drop=True)
+            if own.isna().any():
+                cust_sp = customers["salesperson_id"].reset_index(drop=True)
+                via = pd.Series(cust_sp.array.take(np.maximum(cust_pos, 0)) if len(cust_sp)
+                                else pd.array([None] * len(own), dtype=own.dtype))
+                via[cust_pos < 0] = None
+                own = own.where(own.notna(), via)
+            sp_cache["codes"], sp_cache["labels"] = _codes(own)
+            sp_cache["values"] = own
+        return sp_cache["codes"], sp_cache["labels"]
+
+    parts = []
+    for table, col in resolved:
         if table == "category":
-            values = parts["category"].to_numpy(dtype=object)
+            codes, labels = cat, np.array(list(PRODUCT_CATEGORIES) + [MISSING_LABEL], object)
+        elif table == "invoices" and col == "salesperson_id":
+            codes, labels = salesperson()
+            codes = codes[pos]
         elif table == "invoices":
-            src = _invoice_salesperson(ledger, inv) if col == "salesperson_id" else inv[col]
-            values = src.to_numpy(dtype=object)[pos]
+            codes, labels = _codes(inv[col].reset_index(drop=True))
+            codes = codes[pos]
         elif table == "customers":
-            values = inv["customer_id"].map(ledger.customers.set_index("customer_id")[col])
-            values = values.to_numpy(dtype=object)[pos]
+            c, labels = _codes(customers[col].reset_index(drop=True))
+            codes = _lookup(c, labels, cust_pos)[pos]
         else:
-            sp = _invoice_salesperson(ledger, inv) if sp is None else sp
-            values = sp.map(ledger.salespeople.set_index("salesperson_id")[col])
-            values = values.to_numpy(dtype=object)[pos]
-        out[name] = _labels(values)
-    return pd.DataFrame(out)
+            salesperson()
+            sps = ledger.salespeople
+            c, labels = _codes(sps[col].reset_index(drop=True))
+            sp_pos = _positions(sp_cache["values"], sps["salesperson_id"].reset_index(drop=True))
+            codes = _lookup(c, labels, sp_pos)[pos]
+        parts.append((codes, labels))
+    group = np.zeros(len(pos), np.int64)
+    for codes, labels in parts:  # compact after each column: no int64 overflow
+        group = np.unique(group * len(labels) + codes, return_inverse=True)[1].ravel()
+    m0 = int(m.min()) if len(m) else 0
+    span = int(m.max()) - m0 + 1 if len(m) else 1
+    sums = pd.Series(amount).groupby(group * span + (m - m0)).sum()
+    key = sums.index.to_numpy()
+    g, first = np.unique(group, return_index=True)
+    cell_group = np.searchsorted(g, key // span)
+    out = pd.DataFrame({"m": key % span + m0, "amount": sums.to_numpy(dtype=np.int64)})
+    for name, (codes, labels) in zip(names, parts, strict=True):
+        out[name] = labels[codes[first]][cell_group]
+    return out[names + ["m", "amount"]]
 
 
 def monthly_sales(ledger: Ledger, as_of, by=None) -> pd.DataFrame:
@@ -892,16 +954,15 @@ def monthly_sales(ledger: Ledger, as_of, by=None) -> pd.DataFrame:
     """
     day = _day_of(as_of)
     names = _by_names(by)
-    rows = _sales_rows(ledger, day, names)
+    sums = _sales_by_month(ledger, day, names)
     last = _last_complete_month(day)
-    rows = rows[rows["m"] <= last]
-    if len(rows) == 0:
+    sums = sums[sums["m"] <= last]
+    if len(sums) == 0:
         raise ParamsError(f"No invoices in a complete month on or before as_of={as_of!s}; "
                           "sales need at least one complete month.")
     keys = names or ["_all"]
     if not names:
-        rows = rows.assign(_all=TOTAL_ID)
-    sums = rows.groupby(keys + ["m"], sort=True)["amount"].sum().reset_index()
+        sums = sums.assign(_all=TOTAL_ID)
     sums = sums[sums["amount"] != 0]
     if len(sums) == 0:
         raise ParamsError(f"Invoices on or before as_of={as_of!s} sum to zero in every month.")
@@ -921,7 +982,8 @@ def monthly_sales(ledger: Ledger, as_of, by=None) -> pd.DataFrame:
         out[k] = full[k].to_numpy(dtype=object)
     out = out.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
     out.attrs.update(as_of=pd.Timestamp(np.int64(day).astype("datetime64[D]")),
-                     last_complete_month=_month_starts([last])[0], by=names, unit="yuan")
+                     last_complete_month=pd.Timestamp(_month_starts([last])[0]), by=names,
+                     unit="yuan")
     return out
 
 
@@ -936,6 +998,16 @@ def _tidy(pred: pd.DataFrame, alias: str, levels: list[float]) -> pd.DataFrame:
                         "mean": pred[alias].to_numpy(float)})
     for c in _interval_cols(levels):
         out[c] = pred[f"{alias}-{c}"].to_numpy(float)
+    return out
+
+
+def _total_of(hist: pd.DataFrame) -> pd.DataFrame:
+    """Sum a grouped :func:`monthly_sales` frame to the total series (groups partition sales)."""
+    amount = hist.groupby("ds", sort=True)["amount"].sum()
+    out = pd.DataFrame({"unique_id": TOTAL_ID, "ds": amount.index.to_numpy(),
+                        "y": amount.to_numpy() / FEN_PER_YUAN,
+                        "amount": amount.to_numpy(dtype=np.int64)})
+    out.attrs.update(hist.attrs, by=[])
     return out
 
 
@@ -990,7 +1062,8 @@ def forecast_sales(ledger: Ledger, as_of, by=None, h: int = 12, level=(80, 95)) 
     levels = _check_levels(level)
     names = _by_names(by)
     model = AutoETS()
-    total_hist = monthly_sales(ledger, as_of, None)
+    hist = monthly_sales(ledger, as_of, names)
+    total_hist = hist if not names else _total_of(hist)
     tot_fc = Forecaster([model]).fit(total_hist)
     total = _tidy(tot_fc.predict(h, levels), model.alias, levels)
     total_name = tot_fc.models_used_["model"].iloc[0]
@@ -999,7 +1072,6 @@ def forecast_sales(ledger: Ledger, as_of, by=None, h: int = 12, level=(80, 95)) 
         total["model"] = total_name
         out = total
     else:
-        hist = monthly_sales(ledger, as_of, names)
         fc = Forecaster([model]).fit(hist)
         groups = _tidy(fc.predict(h, levels), model.alias, levels)
         used = fc.models_used_.set_index("unique_id")["model"]
@@ -1125,10 +1197,11 @@ def backtest_sales(ledger: Ledger, as_of, by=None, h: int = 3, n_windows: int = 
     cv = Forecaster(models).cross_validation(hist, h=h, n_windows=n_windows, step_size=step_size)
     out = forecast_metrics(cv, hist, aliases).assign(level="series")
     if names:
-        tot_cv = cv.groupby(["ds", "cutoff"], sort=True)[["y"] + aliases].sum().reset_index()
+        # bottom-up: a group with no history at a cutoff forecasts nothing for it
+        tot_cv = cv.groupby(["ds", "cutoff"], sort=True)[aliases].sum().reset_index()
+        tot_hist = _total_of(hist)
+        tot_cv["y"] = tot_cv["ds"].map(tot_hist.set_index("ds")["y"]).to_numpy(float)
         tot_cv.insert(0, "unique_id", TOTAL_ID)
-        tot_hist = hist.groupby("ds", sort=True)["y"].sum().reset_index()
-        tot_hist.insert(0, "unique_id", TOTAL_ID)
         out = pd.concat([out, forecast_metrics(tot_cv, tot_hist, aliases).assign(level="total")],
                         ignore_index=True)
     out["h"] = h

@@ -278,10 +278,15 @@ def _check_amount_limits(states: dict[str, _TableState]) -> None:
                                    "date": d["adjustment_date"].to_numpy(),
                                    "amount": d["amount"].to_numpy(), "src": 1,
                                    "pos": d["_pos"].to_numpy()}))
-    ev = pd.concat(parts, ignore_index=True).sort_values(["invoice_id", "date", "src", "pos"],
-                                                          kind="stable")
-    ev["run"] = ev.groupby("invoice_id", sort=False)["amount"].cumsum()
-    ev["limit"] = i["amount"].reindex(ev["invoice_id"]).to_numpy()
+    ev = pd.concat(parts, ignore_index=True)
+    # Integer codes instead of string ids: one lexsort, one grouped cumsum.
+    codes = i.index.get_indexer(ev["invoice_id"])
+    order = np.lexsort((ev["pos"].to_numpy(), ev["src"].to_numpy(),
+                        ev["date"].to_numpy(dtype="datetime64[ns]").view(np.int64), codes))
+    ev = ev.iloc[order].reset_index(drop=True)
+    codes = codes[order]
+    ev["run"] = pd.Series(ev["amount"].to_numpy(dtype=np.int64)).groupby(codes, sort=False).cumsum()
+    ev["limit"] = i["amount"].to_numpy()[codes]
     over = ev[ev["run"] > ev["limit"]]
     for src, state in ((0, alloc), (1, adj)):
         bad = over[over["src"] == src]
