@@ -16,7 +16,7 @@ import pandas as pd
 from medrisk.i18n import check_language, pct, t, wan
 from medrisk.ledger import Ledger
 
-__all__ = ["Brief", "period_bounds", "month_ends", "receivables_brief"]
+__all__ = ["Brief", "period_bounds", "month_ends", "receivables_brief", "plan_brief"]
 
 
 @dataclass
@@ -150,4 +150,75 @@ def receivables_brief(ledger: Ledger, as_of, language: str = "zh",
         if thresholds is not None:
             b.points.append(f"{n_warn} warning(s) raised; see below." if n_warn
                             else "No metric warnings this period.")
+    return b
+
+
+def plan_brief(attainment: pd.DataFrame, forecast: pd.DataFrame, backtest: pd.DataFrame,
+               alerts: pd.DataFrame, language: str = "zh") -> Brief:
+    """Headline planning figures from the planning engine's outputs.
+
+    Parameters
+    ----------
+    attainment : DataFrame
+        :func:`medrisk.quotas.attainment` by a unit column.
+    forecast : DataFrame
+        :func:`medrisk.forecast.forecast_sales` (with its ``total`` rows).
+    backtest : DataFrame
+        :func:`medrisk.forecast.backtest_sales`.
+    alerts : DataFrame
+        :func:`medrisk.quotas.plan_alerts`.
+    language : {"zh", "en"}, default="zh"
+
+    Returns
+    -------
+    Brief
+    """
+    check_language(language)
+    last = attainment[attainment["period"] == attainment["period"].max()]
+    plan_ytd, actual_ytd = int(last["plan_ytd"].sum()), int(last["actual_ytd"].sum())
+    ytd = actual_ytd / plan_ytd if plan_ytd else float("nan")
+    total = forecast[forecast["unique_id"] == "total"].sort_values("ds")
+    next3 = float(total["mean"].head(3).sum())
+    next12 = float(total["mean"].sum())
+    series = backtest[backtest["level"] == "series"].set_index("model")
+    wape = float(series.loc["AutoETS", "wape"]) if "AutoETS" in series.index else float("nan")
+    wape_sn = float(series.loc["SeasonalNaive", "wape"]) if "SeasonalNaive" in series.index else float("nan")
+    period = pd.Timestamp(last["period"].max())
+    b = Brief()
+    b.figures = {
+        "attainment_ytd": (ytd, "share"),
+        "actual_ytd": (actual_ytd, "fen"),
+        "plan_ytd": (plan_ytd, "fen"),
+        "forecast_next_3m": (round(next3 * 100), "fen"),
+        "forecast_next_12m": (round(next12 * 100), "fen"),
+        "wape": (wape, "share"),
+        "wape_seasonal_naive": (wape_sn, "share"),
+        "plan_alerts": (len(alerts), "count"),
+    }
+    zh = language == "zh"
+    b.cards = [
+        {"label": "累计达成率" if zh else "Attainment, year to date", "value": pct(ytd),
+         "delta": f"{wan(actual_ytd)} / {wan(plan_ytd)}"},
+        {"label": "未来3个月预测销售" if zh else "Forecast, next 3 months", "value": wan(round(next3 * 100))},
+        {"label": "未来12个月预测销售" if zh else "Forecast, next 12 months", "value": wan(round(next12 * 100))},
+        {"label": "预测误差WAPE" if zh else "Forecast error (WAPE)", "value": pct(wape),
+         "delta": ("季节朴素法 " if zh else "seasonal naive ") + pct(wape_sn)},
+    ]
+    if zh:
+        b.points = [
+            f"{period.year}年1-{period.month}月累计销售 {wan(actual_ytd)} 元，计划 {wan(plan_ytd)} 元，"
+            f"累计达成率 {pct(ytd)}。",
+            f"预测未来3个月销售 {wan(round(next3 * 100))} 元，未来12个月 {wan(round(next12 * 100))} 元；"
+            f"回测误差(WAPE) {pct(wape)}，季节朴素法为 {pct(wape_sn)}。",
+            f"计划预警 {len(alerts)} 条。" if len(alerts) else "本期无计划预警。",
+        ]
+    else:
+        b.points = [
+            f"Sales January to {period:%B %Y} are {wan(actual_ytd)} 元 against a plan of "
+            f"{wan(plan_ytd)} 元: {pct(ytd)} attainment.",
+            f"Forecast sales: {wan(round(next3 * 100))} 元 over the next 3 months, "
+            f"{wan(round(next12 * 100))} 元 over 12; back-tested error (WAPE) {pct(wape)} "
+            f"against {pct(wape_sn)} for seasonal naive.",
+            f"{len(alerts)} plan alert(s)." if len(alerts) else "No plan alerts this period.",
+        ]
     return b

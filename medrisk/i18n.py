@@ -75,6 +75,13 @@ _LABELS: dict[str, tuple[str, str]] = {
     "open_invoices": ("未结发票数", "Open invoices"),
     "total": ("合计", "Total"),
     "dimension": ("维度", "Dimension"),
+    # planning
+    "quotas": ("{year}年销售指标分解（增长 {growth}）", "Quotas for {year} (growth {growth})"),
+    "quota": ("年度指标", "Annual quota"),
+    "model": ("模型", "Model"),
+    "wape": ("WAPE", "WAPE"),
+    "mase": ("MASE", "MASE"),
+    "dim.category": ("产品类别", "category"),
     # dimensions
     "dim.region": ("大区", "region"),
     "dim.province": ("省份", "province"),

@@ -201,3 +201,90 @@ def top_customers(frame: pd.DataFrame, language: str = "zh", value: str = "overd
     ))
     return base_layout(fig, title or t("top_overdue", language), x_title=t("unit.wan", language),
                        height=max(360, 32 * len(frame) + 140))
+
+
+def forecast_chart(history: pd.DataFrame, forecast: pd.DataFrame, language: str = "zh",
+                   title: str | None = None) -> go.Figure:
+    """Actual monthly sales and the forecast with 80% and 95% bands, one series at a time.
+
+    A dropdown switches between the series (``total`` first, then the groups).
+
+    Parameters
+    ----------
+    history : DataFrame
+        :func:`medrisk.forecast.monthly_sales` output (unique_id, ds, y in 元).
+    forecast : DataFrame
+        :func:`medrisk.forecast.forecast_sales` output (unique_id, ds, mean, lo-/hi-80/95 in 元).
+    language : {"zh", "en"}, default="zh"
+    title : str, default=None
+    """
+    if "total" not in set(history["unique_id"]):
+        total = history.groupby("ds", as_index=False)["y"].sum().assign(unique_id="total")
+        history = pd.concat([history, total], ignore_index=True)
+    ids = ["total"] + sorted(u for u in forecast["unique_id"].unique() if u != "total")
+    names = {"actual": ("实际", "Actual"), "mean": ("预测", "Forecast"),
+             "b95": ("95%区间", "95% interval"), "b80": ("80%区间", "80% interval")}
+
+    def n(key):
+        return names[key][0] if language == "zh" else names[key][1]
+
+    fig = go.Figure()
+    per = 4
+    for s_i, uid in enumerate(ids):
+        h = history[history["unique_id"] == uid].sort_values("ds")
+        f = forecast[forecast["unique_id"] == uid].sort_values("ds")
+        vis = s_i == 0
+        x_band = list(f["ds"]) + list(f["ds"][::-1])
+        for lo, hi, key, colour in (("lo-95", "hi-95", "b95", "rgba(31,95,139,0.12)"),
+                                    ("lo-80", "hi-80", "b80", "rgba(31,95,139,0.25)")):
+            fig.add_trace(go.Scatter(
+                x=x_band, y=list(f[hi] / 10_000) + list(f[lo][::-1] / 10_000), fill="toself",
+                fillcolor=colour, line={"width": 0}, name=n(key), visible=vis, hoverinfo="skip",
+                showlegend=True))
+        fig.add_trace(go.Scatter(x=h["ds"], y=h["y"] / 10_000, name=n("actual"), mode="lines+markers",
+                                 line={"color": "#333", "width": 2}, visible=vis,
+                                 hovertemplate="%{x|%Y-%m}: %{y:,.1f}万<extra></extra>"))
+        model = f["model"].iloc[0] if len(f) else ""
+        fig.add_trace(go.Scatter(x=f["ds"], y=f["mean"] / 10_000, name=f"{n('mean')} ({model})",
+                                 mode="lines+markers", line={"color": "#1f5f8b", "width": 2, "dash": "dot"},
+                                 visible=vis, hovertemplate="%{x|%Y-%m}: %{y:,.1f}万<extra></extra>"))
+    total_label = "全公司" if language == "zh" else "Whole company"
+    buttons = []
+    for s_i, uid in enumerate(ids):
+        visible = [False] * (per * len(ids))
+        visible[s_i * per:(s_i + 1) * per] = [True] * per
+        buttons.append({"label": total_label if uid == "total" else str(uid), "method": "update",
+                        "args": [{"visible": visible}]})
+    fig.update_layout(updatemenus=[{"buttons": buttons, "direction": "down", "x": 1.0, "xanchor": "right",
+                                    "y": 1.22, "yanchor": "top"}])
+    fig.update_xaxes(tickformat="%Y-%m")
+    default = "月度销售额与预测" if language == "zh" else "Monthly sales and forecast"
+    return base_layout(fig, title or default, y_title=t("unit.wan", language))
+
+
+def attainment_chart(att: pd.DataFrame, by: str, language: str = "zh",
+                     title: str | None = None) -> go.Figure:
+    """Year-to-date plan attainment per unit at the latest month, against 100%.
+
+    Parameters
+    ----------
+    att : DataFrame
+        :func:`medrisk.quotas.attainment` output (``by``, period, plan_ytd, actual_ytd, attainment_ytd).
+    by : str
+        The unit column, e.g. ``"region"``.
+    """
+    last = att[att["period"] == att["period"].max()].sort_values("attainment_ytd")
+    colours = ["#c0392b" if a < 0.85 else ("#f2a541" if a < 1 else "#4c9a6a")
+               for a in last["attainment_ytd"]]
+    fig = go.Figure(go.Bar(
+        y=last[by].astype(str), x=last["attainment_ytd"], orientation="h", marker_color=colours,
+        customdata=np.stack([last["actual_ytd"] / 100, last["plan_ytd"] / 100], axis=-1),
+        text=[f"{a:.0%}" for a in last["attainment_ytd"]], textposition="outside",
+        hovertemplate="%{y}: %{x:.1%}<br>¥%{customdata[0]:,.0f} / ¥%{customdata[1]:,.0f}<extra></extra>",
+    ))
+    fig.add_vline(x=1.0, line_dash="dash", line_color="#555")
+    fig.update_xaxes(tickformat=".0%")
+    period = pd.Timestamp(att["period"].max())
+    default = (f"{period.year}年1-{period.month}月累计计划达成率" if language == "zh"
+               else f"Plan attainment, year to date (Jan–{period:%b %Y})")
+    return base_layout(fig, title or default, height=max(340, 34 * len(last) + 140))

@@ -845,3 +845,28 @@ def plan_alerts(ledger: Ledger, as_of, quotas: pd.DataFrame | None = None, by=No
     if not frames:
         return pd.DataFrame(columns=_ALERT_COLUMNS)
     return pd.concat(frames, ignore_index=True)
+
+
+def quota_summary(quotas: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Annual quota per unit and its share of the total (from monthly quota rows).
+
+    Parameters
+    ----------
+    quotas : DataFrame
+        Monthly quotas in the shape of the targets table (``target_amount`` in fen).
+    by : str
+        The unit column, e.g. ``"region"``.
+
+    Returns
+    -------
+    DataFrame
+        ``by``, ``annual`` (fen, exact sums of the months), ``share``; largest first.
+    """
+    if by not in quotas.columns:
+        raise ParamsError(f"by={by!r} is not a column of the quotas; possible values are "
+                          f"{[c for c in quotas.columns if c not in ('period', 'target_amount')]}.")
+    annual = quotas.groupby(by, sort=False)["target_amount"].sum().astype("int64")
+    total = int(annual.sum())
+    out = annual.rename("annual").reset_index()
+    out["share"] = out["annual"] / total if total else np.nan
+    return out.sort_values("annual", ascending=False, ignore_index=True)

@@ -176,3 +176,26 @@ def test_report_draws_its_charts_offline_in_chromium(rendered, tmp_path):
     drawn = dom.count('class="main-svg"')
     assert drawn >= n_figures, f"only {drawn} plotly SVG layers for {n_figures} figures"
     assert "应收账款与账龄" in dom or "Receivables and aging" in dom
+
+
+def _plan_cases():
+    return [(p, nb) for p, nb in CASES if nb == "40-sales-plan"]
+
+
+@pytest.mark.parametrize("path,nb", _plan_cases(), ids=[p.stem for p, _ in _plan_cases()])
+def test_plan_figures_match_the_package(rendered, demo_dir, path, nb):
+    from medrisk import forecast as F
+    from medrisk import quotas as Q
+
+    result = rendered[(path.name, nb)]
+    params = load_run(path).parameters_for(nb)
+    as_of, by = params["as_of"], params.get("by", "region")
+    ledger = load_ledger(demo_dir)
+    figs = {k: v["value"] for k, v in result.figures.items()}
+    att = Q.attainment(ledger, as_of, by=by)
+    last = att[att["period"] == att["period"].max()]
+    assert figs["actual_ytd"] == int(last["actual_ytd"].sum())
+    assert figs["plan_ytd"] == int(last["plan_ytd"].sum())
+    fc = F.forecast_sales(ledger, as_of, by=by, h=params.get("horizon", 12))
+    total = fc[fc["unique_id"] == "total"]["mean"].sum()
+    assert figs["forecast_next_12m"] == round(total * 100)
