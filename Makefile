@@ -10,7 +10,7 @@ DEMO := data/demo
 INVOICES ?= 20000
 SEED ?= 0
 
-.PHONY: report test env demo browser bench lint clean
+.PHONY: report test env demo browser postgres bench lint clean
 
 env: $(STAMP)
 
@@ -34,11 +34,18 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
+# Debian's PostgreSQL: the database tests start a throwaway server of their own.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "Installing Debian's postgresql (the database tests start a throwaway server) ..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql libpq5 >/dev/null; }
+
 report: $(STAMP) $(DEMO)/invoices.parquet
 	$(BIN)/medrisk validate $(DEMO) || true
 	$(BIN)/medrisk run params/monthly-management.yaml
 
-test: $(STAMP) browser $(DEMO)/invoices.parquet
+test: $(STAMP) browser postgres $(DEMO)/invoices.parquet
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q --nbval-lax tests notebooks
 
 bench: $(STAMP)

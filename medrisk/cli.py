@@ -23,20 +23,41 @@ def _fail(exc: Exception, code: int = 2) -> None:
 
 @app.command("demo-data")
 def demo_data(
-    out: Path = typer.Option(Path("data/demo"), "--out", help="Folder to write the tables into."),
+    out: Path = typer.Option(None, "--out",
+                             help="Folder to write the tables into (default data/demo, unless "
+                                  "--to-db is given)."),
     invoices: int = typer.Option(20_000, "--invoices", min=100, help="Number of invoices."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same files."),
     fmt: str = typer.Option("parquet", "--format", help="parquet, csv or xlsx."),
     end: str = typer.Option("2026-10-31", "--end", help="Extract date: nothing is dated after it."),
+    to_db: str = typer.Option(None, "--to-db", metavar="URL",
+                              help="Also (or only, without --out) write the tables into this "
+                                   "database (SQLAlchemy URL, e.g. sqlite:///data/demo.db or "
+                                   "postgresql+psycopg://user@host:5432/db), replacing tables "
+                                   "of the same names."),
+    password_env: str = typer.Option(None, "--password-env", metavar="NAME",
+                                     help="Environment variable holding the database password."),
+    schema: str = typer.Option(None, "--schema", help="Database schema to write into."),
 ) -> None:
-    """Write a complete demo medical-device company as files load_ledger reads."""
+    """Write a demo medical-device company as files load_ledger reads, or into a database."""
     from medrisk import demo
 
+    if out is None and to_db is None:
+        out = Path("data/demo")
     try:
-        path = demo.write_demo(out, n_invoices=invoices, seed=seed, fmt=fmt, end=end)
+        if out is not None:
+            path = demo.write_demo(out, n_invoices=invoices, seed=seed, fmt=fmt, end=end)
+            typer.echo(f"demo company ({invoices:,} invoices, seed {seed}) written to {path}")
+        if to_db is not None:
+            from medrisk import db
+
+            company = demo.make_demo(n_invoices=invoices, seed=seed, end=end)
+            written = db.write_tables_to_db(company.ledger, to_db, schema=schema,
+                                            password_env=password_env, progress=True)
+            typer.echo(f"demo company ({invoices:,} invoices, seed {seed}) written to "
+                       f"{db.mask_url(to_db)}: {len(written)} tables")
     except (MedriskError, ValueError) as exc:
         _fail(exc)
-    typer.echo(f"demo company ({invoices:,} invoices, seed {seed}) written to {path}")
 
 
 @app.command("validate")

@@ -126,6 +126,8 @@ class Ledger:
         self.tables = {name: tables[name] for name in TABLE_ORDER if tables.get(name) is not None}
         self.load_report = load_report
         self.source = source
+        #: Where a database read came from (set by :mod:`medrisk.db`): kind, masked url, cache ...
+        self.origin: dict | None = None
 
     @classmethod
     def from_frames(cls, strict: bool = True, **tables: pd.DataFrame) -> Ledger:

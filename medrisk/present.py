@@ -184,6 +184,11 @@ class Recorder:
         for key, (value, unit) in brief.figures.items():
             self(key, value, unit=unit)
 
+    def ledger(self, ledger, **meta) -> None:
+        """Record which data a report used: fingerprint, source and (for databases) origin."""
+        self.context(data_fingerprint=ledger.fingerprint(), data_source=str(ledger.source or ""),
+                     data_origin=getattr(ledger, "origin", None), **meta)
+
     def context(self, **meta) -> None:
         """Record run context: data fingerprint, model version, scope ..."""
         self.meta.update(meta)

@@ -256,6 +256,7 @@ def _write_manifest(spec, out_dir: Path, results: list[NotebookResult], started)
         "parameters": spec.parameters,
         "overrides": spec.overrides,
         "data_fingerprint": fingerprints[0] if len(fingerprints) == 1 else fingerprints,
+        "data_origin": next((r.meta["data_origin"] for r in results if r.meta.get("data_origin")), None),
         "model_version": models[0] if len(models) == 1 else (models or None),
         "code_version": code_version(),
         "libraries": _library_versions(),
