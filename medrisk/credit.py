@@ -1,4 +1,4 @@
-"""Credit-risk models: will an invoice be paid late (or never)?
+"""Credit-risk models: will an invoice be paid late, or never.
 
 Two scikit-learn classifiers take a feature matrix (:mod:`medrisk.features`):
 
@@ -29,7 +29,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_scalar, validate_data
 
@@ -45,6 +44,12 @@ from medrisk.features import (
 )
 from medrisk.ledger import Ledger
 from medrisk.receivables import _day_of, _to_ts
+from medrisk.thresholds import (
+    classification_metrics,
+    expected_calibration_error,
+    ks_statistic,
+    lift_table,
+)
 
 __all__ = [
     "BoostedRiskClassifier",
@@ -73,7 +78,9 @@ _EPS = 1e-6
 
 def _check_choice(name: str, value, allowed) -> None:
     if value not in allowed:
-        raise ParamsError(f"{name}={value!r} is not supported. Possible values are: {list(allowed)}.")
+        raise ParamsError(
+            f"{name}={value!r} is not supported. Possible values are: {list(allowed)}."
+        )
 
 
 def _sigmoid(x):
@@ -99,14 +106,18 @@ class _CalibratedRiskClassifier(ClassifierMixin, BaseEstimator):
         for c in cats:
             if isinstance(c, str):
                 if c not in names:
-                    raise ValueError(f"categorical_features names {c!r}, which is not a feature; "
-                                     f"features are {names}.")
+                    raise ValueError(
+                        f"categorical_features names {c!r}, which is not a feature; "
+                        f"features are {names}."
+                    )
                 mask[names.index(c)] = True
             elif isinstance(c, (int, np.integer)) and 0 <= c < n_features:
                 mask[int(c)] = True
             else:
-                raise ValueError(f"categorical_features entry {c!r} is not a feature name or an "
-                                 f"index in [0, {n_features}).")
+                raise ValueError(
+                    f"categorical_features entry {c!r} is not a feature name or an "
+                    f"index in [0, {n_features})."
+                )
         return mask
 
     def fit(self, X, y):
@@ -124,25 +135,37 @@ class _CalibratedRiskClassifier(ClassifierMixin, BaseEstimator):
         self
         """
         _check_choice("calibration", self.calibration, CALIBRATIONS)
-        check_scalar(self.calibration_fraction, "calibration_fraction", (int, float),
-                     min_val=0.0, max_val=0.9)
+        check_scalar(
+            self.calibration_fraction,
+            "calibration_fraction",
+            (int, float),
+            min_val=0.0,
+            max_val=0.9,
+        )
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         if len(self.classes_) != 2:
-            raise ValueError(f"{type(self).__name__} is a binary classifier; y has "
-                             f"{len(self.classes_)} class(es): {list(self.classes_)[:5]}. "
-                             "It needs exactly 2 classes.")
+            raise ValueError(
+                f"Only binary classification is supported by {type(self).__name__}; "
+                f"y has {len(self.classes_)} class(es): {list(self.classes_)[:5]}. "
+                "It needs exactly 2 (good and bad)."
+            )
         yb = (y == self.classes_[1]).astype(np.int64)
         self._cat_mask = self._categorical_mask(X.shape[1])
         n = len(yb)
         n_hold = int(round(self.calibration_fraction * n))
-        head, tail = yb[: n - n_hold], yb[n - n_hold:]
-        can = (self.calibration != "none" and n_hold >= 10 and np.ptp(head) > 0
-               and np.ptp(tail) > 0 and n - n_hold >= 10)
+        head, tail = yb[: n - n_hold], yb[n - n_hold :]
+        can = (
+            self.calibration != "none"
+            and n_hold >= 10
+            and np.ptp(head) > 0
+            and np.ptp(tail) > 0
+            and n - n_hold >= 10
+        )
         if can:
             self._fit_base(X[: n - n_hold], head)
-            raw = self._raw(X[n - n_hold:])
+            raw = self._raw(X[n - n_hold :])
             if self.calibration == "isotonic":
                 cal = IsotonicRegression(y_min=_EPS, y_max=1 - _EPS, out_of_bounds="clip")
                 cal.fit(raw, tail)
@@ -157,8 +180,12 @@ class _CalibratedRiskClassifier(ClassifierMixin, BaseEstimator):
         self.n_calibration_ = n_hold if can else 0
         return self
 
+    def _validated(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+
     def decision_function(self, X):
-        """Uncalibrated score (log-odds of the bad class) of each row.
+        """Calibrated log-odds of the bad class (positive: predicted bad).
 
         Parameters
         ----------
@@ -168,9 +195,8 @@ class _CalibratedRiskClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
-        return self._raw(X)
+        p = self.predict_proba(X)[:, 1]
+        return np.log(p) - np.log1p(-p)
 
     def predict_proba(self, X):
         """Calibrated probabilities of each class.
@@ -184,7 +210,7 @@ class _CalibratedRiskClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, 2)
             Columns in the order of ``classes_``; the second is the bad class.
         """
-        raw = self.decision_function(X)
+        raw = self._raw(self._validated(X))
         cal = self.calibrator_
         if cal is None:
             p = _sigmoid(raw)
@@ -196,7 +222,7 @@ class _CalibratedRiskClassifier(ClassifierMixin, BaseEstimator):
         return np.column_stack([1 - p, p])
 
     def predict(self, X):
-        """Class with the larger calibrated probability.
+        """Class with the larger calibrated probability (the good one on a tie).
 
         Parameters
         ----------
@@ -206,7 +232,8 @@ class _CalibratedRiskClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+        bad = self.decision_function(X) > 0
+        return self.classes_[bad.astype(int)]
 
 
 class BoostedRiskClassifier(_CalibratedRiskClassifier):
@@ -240,6 +267,8 @@ class BoostedRiskClassifier(_CalibratedRiskClassifier):
         None when there was no holdout with both classes.
     n_calibration_ : int
         Rows used to fit the calibration map.
+    n_iter_ : int
+        Boosting rounds of the final model.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Present when ``X`` had column names.
@@ -253,9 +282,19 @@ class BoostedRiskClassifier(_CalibratedRiskClassifier):
     (2, 2)
     """
 
-    def __init__(self, learning_rate=0.1, max_iter=100, max_leaf_nodes=15, min_samples_leaf=40,
-                 l2_regularization=1.0, categorical_features=None, calibration="sigmoid",
-                 calibration_fraction=0.2, refit=True, random_state=None):
+    def __init__(
+        self,
+        learning_rate=0.1,
+        max_iter=100,
+        max_leaf_nodes=15,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        categorical_features=None,
+        calibration="sigmoid",
+        calibration_fraction=0.2,
+        refit=True,
+        random_state=None,
+    ):
         self.learning_rate = learning_rate
         self.max_iter = max_iter
         self.max_leaf_nodes = max_leaf_nodes
@@ -270,11 +309,16 @@ class BoostedRiskClassifier(_CalibratedRiskClassifier):
     def _fit_base(self, X, y):
         cats = self._cat_mask if self._cat_mask.any() else None
         self.model_ = HistGradientBoostingClassifier(
-            learning_rate=self.learning_rate, max_iter=self.max_iter,
-            max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
-            l2_regularization=self.l2_regularization, categorical_features=cats,
-            early_stopping=False, random_state=self.random_state,
+            learning_rate=self.learning_rate,
+            max_iter=self.max_iter,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=self.l2_regularization,
+            categorical_features=cats,
+            early_stopping=False,
+            random_state=self.random_state,
         ).fit(X, y)
+        self.n_iter_ = self.model_.n_iter_
 
     def _raw(self, X):
         return np.asarray(self.model_.decision_function(X), dtype=np.float64).ravel()
@@ -335,9 +379,19 @@ class ScorecardClassifier(_CalibratedRiskClassifier):
     (2,)
     """
 
-    def __init__(self, max_bins=10, min_bin_fraction=0.02, categorical_features=None, C=1.0,
-                 pdo=20.0, base_score=600.0, base_odds=50.0, calibration="sigmoid",
-                 calibration_fraction=0.2, refit=True):
+    def __init__(
+        self,
+        max_bins=10,
+        min_bin_fraction=0.02,
+        categorical_features=None,
+        C=1.0,
+        pdo=20.0,
+        base_score=600.0,
+        base_odds=50.0,
+        calibration="sigmoid",
+        calibration_fraction=0.2,
+        refit=True,
+    ):
         self.max_bins = max_bins
         self.min_bin_fraction = min_bin_fraction
         self.categorical_features = categorical_features
@@ -351,8 +405,9 @@ class ScorecardClassifier(_CalibratedRiskClassifier):
 
     def _fit_base(self, X, y):
         check_scalar(self.max_bins, "max_bins", (int, np.integer), min_val=2)
-        check_scalar(self.min_bin_fraction, "min_bin_fraction", (int, float), min_val=0.0,
-                     max_val=0.5)
+        check_scalar(
+            self.min_bin_fraction, "min_bin_fraction", (int, float), min_val=0.0, max_val=0.5
+        )
         n_bad, n_good = y.sum(), len(y) - y.sum()
         self.bins_, self.woe_, self.counts_ = [], [], []
         for j in range(X.shape[1]):
@@ -360,17 +415,22 @@ class ScorecardClassifier(_CalibratedRiskClassifier):
             finite = x[~np.isnan(x)]
             if self._cat_mask[j]:
                 vals, cnt = np.unique(finite, return_counts=True)
-                spec = {"kind": "categorical",
-                        "categories": vals[cnt >= self.min_bin_fraction * len(x)].tolist()}
+                spec = {
+                    "kind": "categorical",
+                    "categories": vals[cnt >= self.min_bin_fraction * len(x)].tolist(),
+                }
             else:
-                qs = np.quantile(finite, np.linspace(0, 1, self.max_bins + 1)[1:-1]) \
-                    if len(finite) else np.zeros(0)
+                qs = (
+                    np.quantile(finite, np.linspace(0, 1, self.max_bins + 1)[1:-1])
+                    if len(finite)
+                    else np.zeros(0)
+                )
                 spec = {"kind": "numeric", "edges": np.unique(qs).tolist()}
             b = self._bin(spec, x)
             nb = self._n_bins(spec)
             bad = np.bincount(b, weights=y, minlength=nb)
             tot = np.bincount(b, minlength=nb).astype(float)
-            woe = (np.log((bad + 0.5) / (n_bad + 0.5)) - np.log((tot - bad + 0.5) / (n_good + 0.5)))
+            woe = np.log((bad + 0.5) / (n_bad + 0.5)) - np.log((tot - bad + 0.5) / (n_good + 0.5))
             woe[tot == 0] = 0.0
             self.bins_.append(spec)
             self.woe_.append(woe)
@@ -381,7 +441,9 @@ class ScorecardClassifier(_CalibratedRiskClassifier):
 
     @staticmethod
     def _n_bins(spec) -> int:
-        return (len(spec["edges"]) + 2) if spec["kind"] == "numeric" else len(spec["categories"]) + 2
+        return (
+            (len(spec["edges"]) + 2) if spec["kind"] == "numeric" else len(spec["categories"]) + 2
+        )
 
     @staticmethod
     def _bin(spec, x) -> np.ndarray:
@@ -392,13 +454,17 @@ class ScorecardClassifier(_CalibratedRiskClassifier):
             return np.where(miss, len(edges) + 1, b)
         cats = np.asarray(spec["categories"], float)
         pos = np.searchsorted(cats, np.where(miss, 0, x))
-        hit = (pos < len(cats)) & (cats[np.minimum(pos, max(len(cats) - 1, 0))] == x) \
-            if len(cats) else np.zeros(len(x), bool)
+        hit = (
+            (pos < len(cats)) & (cats[np.minimum(pos, max(len(cats) - 1, 0))] == x)
+            if len(cats)
+            else np.zeros(len(x), bool)
+        )
         return np.where(miss, len(cats) + 1, np.where(hit, pos, len(cats)))
 
     def _woe(self, X) -> np.ndarray:
-        return np.column_stack([self.woe_[j][self._bin(spec, X[:, j])]
-                                for j, spec in enumerate(self.bins_)])
+        return np.column_stack(
+            [self.woe_[j][self._bin(spec, X[:, j])] for j, spec in enumerate(self.bins_)]
+        )
 
     def _raw(self, X):
         return self._woe(X) @ self.coef_ + self.intercept_
@@ -414,9 +480,7 @@ class ScorecardClassifier(_CalibratedRiskClassifier):
         -------
         ndarray of shape (n_samples, n_features)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
-        return self._woe(X) * self.coef_
+        return self._woe(self._validated(X)) * self.coef_
 
     def _factor(self) -> float:
         return float(self.pdo) / np.log(2.0)
@@ -432,7 +496,7 @@ class ScorecardClassifier(_CalibratedRiskClassifier):
         -------
         ndarray of shape (n_samples,)
         """
-        logit = self.decision_function(X)
+        logit = self._raw(self._validated(X))
         return self.base_score - self._factor() * (logit - np.log(1.0 / self.base_odds))
 
     def points_table(self, feature_names=None) -> pd.DataFrame:
@@ -451,26 +515,43 @@ class ScorecardClassifier(_CalibratedRiskClassifier):
             ``base_points`` in ``attrs`` (the score of a row with every WOE 0).
         """
         check_is_fitted(self)
-        names = feature_names if feature_names is not None else list(
-            getattr(self, "feature_names_in_", [f"x{j}" for j in range(self.n_features_in_)]))
+        names = (
+            feature_names
+            if feature_names is not None
+            else list(
+                getattr(self, "feature_names_in_", [f"x{j}" for j in range(self.n_features_in_)])
+            )
+        )
         rows = []
         for j, spec in enumerate(self.bins_):
             if spec["kind"] == "numeric":
                 e = spec["edges"]
                 lab = [f"< {e[0]:g}" if e else "all"] + [
-                    f"[{a:g}, {b:g})" for a, b in zip(e[:-1], e[1:], strict=True)]
+                    f"[{a:g}, {b:g})" for a, b in zip(e[:-1], e[1:], strict=True)
+                ]
                 lab += [f">= {e[-1]:g}"] if e else []
             else:
                 lab = [f"= {c:g}" for c in spec["categories"]] + ["other"]
             lab.append("missing")
             for b, label in enumerate(lab):
                 good, bad = self.counts_[j][b]
-                rows.append((names[j], label, good, bad, bad / max(good + bad, 1), self.woe_[j][b],
-                             -self._factor() * self.coef_[j] * self.woe_[j][b]))
-        out = pd.DataFrame(rows, columns=["feature", "bin", "good", "bad", "bad_rate", "woe",
-                                          "points"])
-        out.attrs["base_points"] = float(self.base_score - self._factor() * (
-            self.intercept_ - np.log(1.0 / self.base_odds)))
+                rows.append(
+                    (
+                        names[j],
+                        label,
+                        good,
+                        bad,
+                        bad / max(good + bad, 1),
+                        self.woe_[j][b],
+                        -self._factor() * self.coef_[j] * self.woe_[j][b],
+                    )
+                )
+        out = pd.DataFrame(
+            rows, columns=["feature", "bin", "good", "bad", "bad_rate", "woe", "points"]
+        )
+        out.attrs["base_points"] = float(
+            self.base_score - self._factor() * (self.intercept_ - np.log(1.0 / self.base_odds))
+        )
         return out
 
 
@@ -519,8 +600,16 @@ class CreditModel:
     >>> m.predict_proba(ledger).head()  # doctest: +SKIP
     """
 
-    def __init__(self, model="gbm", late_after_days=30, target="late", default_after_days=180,
-                 censoring="matured", estimator_params=None, random_state=0):
+    def __init__(
+        self,
+        model="gbm",
+        late_after_days=30,
+        target="late",
+        default_after_days=180,
+        censoring="matured",
+        estimator_params=None,
+        random_state=0,
+    ):
         self.model = model
         self.late_after_days = late_after_days
         self.target = target
@@ -608,34 +697,44 @@ class CreditModel:
             raise ParamsError(
                 f"Only {len(y)} invoices with a known outcome ({int(y.sum())} bad) by "
                 f"as_of={as_of!r}; a credit model needs at least 50 and both outcomes. "
-                "Choose a later as_of or censoring='known'.")
+                "Choose a later as_of or censoring='known'."
+            )
         self.feature_names_ = list(FEATURES)
-        self.categories_ = {c: sorted(map(str, pd.unique(X[c].dropna()))) for c in
-                            CATEGORICAL_FEATURES}
+        self.categories_ = {
+            c: sorted(map(str, pd.unique(X[c].dropna()))) for c in CATEGORICAL_FEATURES
+        }
         A = self.encode(X)
         self.estimator_ = self._make_estimator().fit(A, y)
         self.base_rate_ = float(y.mean())
         self.reference_ = _reference_row(A, [n in self.categories_ for n in self.feature_names_])
-        inv_dates = pd.to_datetime(ledger.invoices.set_index("invoice_id").loc[X.index,
-                                                                              "invoice_date"])
+        inv_dates = pd.to_datetime(
+            ledger.invoices.set_index("invoice_id").loc[X.index, "invoice_date"]
+        )
         self.training_ = {
             "as_of": str(_to_ts([_day_of(as_of)])[0])[:10],
             "first_invoice_date": str(inv_dates.min())[:10],
             "last_invoice_date": str(inv_dates.max())[:10],
-            "rows": int(len(y)), "bad_rate": self.base_rate_, "target": self.target,
+            "rows": int(len(y)),
+            "bad_rate": self.base_rate_,
+            "target": self.target,
             "late_after_days": int(self.late_after_days),
-            "default_after_days": int(self.default_after_days), "censoring": self.censoring,
+            "default_after_days": int(self.default_after_days),
+            "censoring": self.censoring,
             "label": self.label_definition(),
         }
         return self
 
     def label_definition(self) -> str:
-        """The label in words."""
+        """Describe the label in words."""
         if self.target == "late":
-            return (f"bad = not settled within {self.late_after_days} days of due, or written "
-                    "off; outcomes unknown at the training date are left out")
-        return (f"bad = written off, or not settled within {self.default_after_days} days of "
-                "due; outcomes unknown at the training date are left out")
+            return (
+                f"bad = not settled within {self.late_after_days} days of due, or written "
+                "off; outcomes unknown at the training date are left out"
+            )
+        return (
+            f"bad = written off, or not settled within {self.default_after_days} days of "
+            "due; outcomes unknown at the training date are left out"
+        )
 
     def _check_fitted(self):
         if not hasattr(self, "estimator_"):
@@ -676,12 +775,12 @@ class CreditModel:
         A = self.encode(X)
         if isinstance(self.estimator_, ScorecardClassifier):
             return self.estimator_.contributions(A)
-        base = self.estimator_.decision_function(A)
+        base = self.estimator_._raw(A)
         out = np.empty_like(A)
         for j in range(A.shape[1]):
             B = A.copy()
             B[:, j] = self.reference_[j]
-            out[:, j] = base - self.estimator_.decision_function(B)
+            out[:, j] = base - self.estimator_._raw(B)
         return out
 
     def predict_proba(self, ledger: Ledger, invoice_ids=None) -> pd.Series:
@@ -730,14 +829,23 @@ class CreditModel:
         check_scalar(lgd, "lgd", (int, float), min_val=0.0, max_val=1.0)
         F = customer_features(ledger, as_of, self.late_after_days)
         p = self.predict_frame(F)
-        out = pd.DataFrame({"customer_id": F.index.to_numpy(), "probability": p,
-                            "exposure": F["open_amount"].to_numpy(),
-                            "expected_sales": F["sales_90d"].to_numpy()})
+        out = pd.DataFrame(
+            {
+                "customer_id": F.index.to_numpy(),
+                "probability": p,
+                "exposure": F["open_amount"].to_numpy(),
+                "expected_sales": F["sales_90d"].to_numpy(),
+            }
+        )
         out["exposure_at_risk"] = out["exposure"] * out["probability"] * float(lgd)
         feats = F[list(FEATURES)].reset_index(drop=True)
         out = pd.concat([out, feats], axis=1)
-        out.attrs.update(as_of=F.attrs["as_of"], lgd=float(lgd), target=self.target,
-                         late_after_days=self.late_after_days)
+        out.attrs.update(
+            as_of=F.attrs["as_of"],
+            lgd=float(lgd),
+            target=self.target,
+            late_after_days=self.late_after_days,
+        )
         return out
 
 
@@ -754,114 +862,6 @@ def _reference_row(A: np.ndarray, categorical: list[bool]) -> np.ndarray:
         else:
             ref[j] = np.median(col)
     return ref
-
-
-# --------------------------------------------------------------------------- metrics
-def ks_statistic(y, p) -> float:
-    """Kolmogorov-Smirnov statistic: the largest gap between the bad and good score CDFs."""
-    y, p = np.asarray(y), np.asarray(p, float)
-    order = np.argsort(-p, kind="stable")
-    y = y[order]
-    n_bad, n_good = y.sum(), len(y) - y.sum()
-    if n_bad == 0 or n_good == 0:
-        return float("nan")
-    ps = p[order]
-    last = np.r_[ps[1:] != ps[:-1], True]  # evaluate only between distinct scores
-    tpr = np.cumsum(y)[last] / n_bad
-    fpr = np.cumsum(1 - y)[last] / n_good
-    return float(np.max(np.abs(tpr - fpr)))
-
-
-def expected_calibration_error(y, p, n_bins: int = 10, strategy: str = "uniform") -> float:
-    """Expected calibration error: mean |observed - predicted| over probability bins.
-
-    Parameters
-    ----------
-    y : array-like of {0, 1}
-    p : array-like of float
-    n_bins : int, default=10
-    strategy : {"uniform", "quantile"}, default="uniform"
-        Equal-width bins on [0, 1], or bins with equal numbers of rows.
-
-    Returns
-    -------
-    float
-        ``sum_b n_b / n x |mean(y)_b - mean(p)_b|``.
-    """
-    _check_choice("strategy", strategy, ("uniform", "quantile"))
-    y, p = np.asarray(y, float), np.asarray(p, float)
-    if strategy == "uniform":
-        b = np.minimum((p * n_bins).astype(int), n_bins - 1)
-    else:
-        b = np.minimum(np.argsort(np.argsort(p, kind="stable")) * n_bins // max(len(p), 1),
-                       n_bins - 1)
-    cnt = np.bincount(b, minlength=n_bins)
-    gap = np.abs(np.bincount(b, y, n_bins) - np.bincount(b, p, n_bins))
-    return float(gap.sum() / max(cnt.sum(), 1))
-
-
-def classification_metrics(y, p, n_bins: int = 10) -> dict[str, float]:
-    """ROC AUC, PR AUC, Brier score, log loss, KS and expected calibration error.
-
-    Parameters
-    ----------
-    y : array-like of {0, 1}
-    p : array-like of float
-        Predicted probability of 1.
-    n_bins : int, default=10
-        Bins of the expected calibration error.
-
-    Returns
-    -------
-    dict
-        n, bad_rate, mean_probability, roc_auc, pr_auc, brier, log_loss, ks,
-        ece (equal-width bins), ece_quantile (equal-count bins).
-    """
-    y, p = np.asarray(y, int), np.clip(np.asarray(p, float), _EPS, 1 - _EPS)
-    both = len(np.unique(y)) == 2
-    return {
-        "n": int(len(y)), "bad_rate": float(y.mean()) if len(y) else float("nan"),
-        "mean_probability": float(p.mean()) if len(p) else float("nan"),
-        "roc_auc": float(roc_auc_score(y, p)) if both else float("nan"),
-        "pr_auc": float(average_precision_score(y, p)) if both else float("nan"),
-        "brier": float(brier_score_loss(y, p)) if len(y) else float("nan"),
-        "log_loss": float(log_loss(y, p, labels=[0, 1])) if len(y) else float("nan"),
-        "ks": ks_statistic(y, p),
-        "ece": expected_calibration_error(y, p, n_bins, "uniform"),
-        "ece_quantile": expected_calibration_error(y, p, n_bins, "quantile"),
-    }
-
-
-def lift_table(y, p, n_groups: int = 10) -> pd.DataFrame:
-    """Lift by score decile, riskiest first.
-
-    Parameters
-    ----------
-    y : array-like of {0, 1}
-    p : array-like of float
-    n_groups : int, default=10
-
-    Returns
-    -------
-    DataFrame
-        decile (1 = highest probabilities), n, bad, bad_rate,
-        mean_probability, lift (bad rate / overall bad rate), cum_capture
-        (share of all bads in this and riskier deciles).
-    """
-    y, p = np.asarray(y, float), np.asarray(p, float)
-    rank = np.argsort(np.argsort(-p, kind="stable"), kind="stable")
-    g = np.minimum(rank * n_groups // max(len(p), 1), n_groups - 1)
-    n = np.bincount(g, minlength=n_groups)
-    bad = np.bincount(g, y, n_groups)
-    rate = np.divide(bad, n, out=np.full(n_groups, np.nan), where=n > 0)
-    overall = y.mean() if len(y) else np.nan
-    return pd.DataFrame({
-        "decile": np.arange(1, n_groups + 1), "n": n, "bad": bad.astype(int), "bad_rate": rate,
-        "mean_probability": np.divide(np.bincount(g, p, n_groups), n,
-                                      out=np.full(n_groups, np.nan), where=n > 0),
-        "lift": rate / overall if overall else np.nan,
-        "cum_capture": np.cumsum(bad) / max(bad.sum(), 1),
-    })
 
 
 # --------------------------------------------------------------------------- backtests
@@ -894,19 +894,31 @@ class BacktestResult:
 
 
 def _last_day(ledger: Ledger) -> int:
-    days = [np.asarray(ledger.invoices["invoice_date"], "datetime64[D]").max(),
-            np.asarray(ledger.payments["payment_date"], "datetime64[D]").max()]
+    days = [
+        np.asarray(ledger.invoices["invoice_date"], "datetime64[D]").max(),
+        np.asarray(ledger.payments["payment_date"], "datetime64[D]").max(),
+    ]
     adj = ledger.table("adjustments")
     if adj is not None and len(adj):
         days.append(np.asarray(adj["adjustment_date"], "datetime64[D]").max())
     return int(max(d for d in days if not np.isnat(d)).astype(np.int64))
 
 
-def backtest(ledger: Ledger, cutoff, late_after_days: int = 30, *, horizon_days: int | None = None,
-             evaluate_as_of=None, models=MODELS, target: str = "late",
-             default_after_days: int = 180, censoring: str = "matured",
-             estimator_params: dict | None = None, random_state: int = 0,
-             n_bins: int = 10) -> BacktestResult:
+def backtest(
+    ledger: Ledger,
+    cutoff,
+    late_after_days: int = 30,
+    *,
+    horizon_days: int | None = None,
+    evaluate_as_of=None,
+    models=MODELS,
+    target: str = "late",
+    default_after_days: int = 180,
+    censoring: str = "matured",
+    estimator_params: dict | None = None,
+    random_state: int = 0,
+    n_bins: int = 10,
+) -> BacktestResult:
     """Train on what was known at ``cutoff`` and score the invoices issued after it.
 
     The test invoices are those issued in ``(cutoff, cutoff + horizon_days]``
@@ -952,17 +964,19 @@ def backtest(ledger: Ledger, cutoff, late_after_days: int = 30, *, horizon_days:
     for m in models:
         _check_choice("models", m, MODELS)
     cut = _day_of(cutoff, "cutoff")
-    end = _last_day(ledger) if evaluate_as_of is None else _day_of(evaluate_as_of,
-                                                                     "evaluate_as_of")
+    end = _last_day(ledger) if evaluate_as_of is None else _day_of(evaluate_as_of, "evaluate_as_of")
     if end <= cut:
-        raise ParamsError(f"evaluate_as_of must be after cutoff; got cutoff={cutoff!r} and "
-                          f"evaluate_as_of={str(_to_ts([end])[0])[:10]!r}.")
+        raise ParamsError(
+            f"evaluate_as_of must be after cutoff; got cutoff={cutoff!r} and "
+            f"evaluate_as_of={str(_to_ts([end])[0])[:10]!r}."
+        )
     hi = end if horizon_days is None else cut + _check_days("horizon_days", horizon_days, 1)
     fitted = {}
     for m in models:
         params = (estimator_params or {}).get(m)
-        fitted[m] = CreditModel(m, late_after_days, target, default_after_days, censoring,
-                                params, random_state).fit(ledger, _to_ts([cut])[0])
+        fitted[m] = CreditModel(
+            m, late_after_days, target, default_after_days, censoring, params, random_state
+        ).fit(ledger, _to_ts([cut])[0])
     lab = labels(ledger, _to_ts([end])[0], late_after_days, default_after_days, target)
     day = np.asarray(lab["invoice_date"], "datetime64[D]").astype(np.int64)
     window = (day > cut) & (day <= hi)
@@ -970,7 +984,8 @@ def backtest(ledger: Ledger, cutoff, late_after_days: int = 30, *, horizon_days:
     if len(test) == 0 or test["label"].nunique() < 2:
         raise ParamsError(
             f"No invoice issued after cutoff={cutoff!r} has a matured outcome with both classes "
-            f"by {str(_to_ts([end])[0])[:10]}; choose an earlier cutoff.")
+            f"by {str(_to_ts([end])[0])[:10]}; choose an earlier cutoff."
+        )
     X = invoice_features(ledger, late_after_days).loc[test["invoice_id"].to_numpy()]
     y = test["label"].to_numpy().astype(int)
     scores = test[["invoice_id", "customer_id", "invoice_date", "label"]].reset_index(drop=True)
@@ -982,23 +997,42 @@ def backtest(ledger: Ledger, cutoff, late_after_days: int = 30, *, horizon_days:
     rows, lifts = [], []
     for m in [*fitted, "baseline"]:
         met = classification_metrics(y, scores[m], n_bins)
-        rows.append({"model": m, "cutoff": _to_ts([cut])[0],
-                     "train_rows": fitted[m].training_["rows"] if m in fitted else 0, **met})
+        rows.append(
+            {
+                "model": m,
+                "cutoff": _to_ts([cut])[0],
+                "train_rows": fitted[m].training_["rows"] if m in fitted else 0,
+                **met,
+            }
+        )
         lifts.append(lift_table(y, scores[m], n_bins).assign(model=m))
-    info = {"cutoff": _to_ts([cut])[0], "evaluate_as_of": _to_ts([end])[0],
-            "window_end": _to_ts([hi])[0], "scored": int(len(test)),
-            "left_out_not_matured": int(window.sum() - len(test))}
-    return BacktestResult(pd.DataFrame(rows).set_index("model"),
-                          pd.concat(lifts, ignore_index=True), scores, fitted, info)
+    info = {
+        "cutoff": _to_ts([cut])[0],
+        "evaluate_as_of": _to_ts([end])[0],
+        "window_end": _to_ts([hi])[0],
+        "scored": int(len(test)),
+        "left_out_not_matured": int(window.sum() - len(test)),
+    }
+    return BacktestResult(
+        pd.DataFrame(rows).set_index("model"),
+        pd.concat(lifts, ignore_index=True),
+        scores,
+        fitted,
+        info,
+    )
 
 
 def _own_default_rate(X: pd.DataFrame) -> np.ndarray:
-    return np.where(X["hist_known"] > 0, X["hist_written_off"] / X["hist_known"].where(
-        X["hist_known"] > 0), np.nan)
+    return np.where(
+        X["hist_known"] > 0,
+        X["hist_written_off"] / X["hist_known"].where(X["hist_known"] > 0),
+        np.nan,
+    )
 
 
-def rolling_backtest(ledger: Ledger, cutoffs, late_after_days: int = 30, *,
-                     horizon_days: int = 91, **kwargs) -> pd.DataFrame:
+def rolling_backtest(
+    ledger: Ledger, cutoffs, late_after_days: int = 30, *, horizon_days: int = 91, **kwargs
+) -> pd.DataFrame:
     """Run :func:`backtest` at several cutoffs, each scoring the next ``horizon_days``.
 
     Parameters

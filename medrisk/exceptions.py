@@ -15,6 +15,7 @@ __all__ = [
     "MissingTableError",
     "ValidationError",
     "ParamsError",
+    "ModelFileError",
 ]
 
 
@@ -129,3 +130,7 @@ class ValidationError(MedriskError, ValueError):
 
 class ParamsError(MedriskError, ValueError):
     """A parameter file or parameter value is wrong (unknown key, wrong type, bad date)."""
+
+
+class ModelFileError(MedriskError, ValueError):
+    """A model file cannot be loaded safely (unknown types, version mismatch, no card)."""

@@ -81,11 +81,36 @@ TARGETS = ("late", "default")
 RECENT_INVOICES = 5
 #: Spring Festival (春节) dates: hospitals pay slowly around it.
 SPRING_FESTIVAL: tuple[str, ...] = (
-    "2010-02-14", "2011-02-03", "2012-01-23", "2013-02-10", "2014-01-31", "2015-02-19",
-    "2016-02-08", "2017-01-28", "2018-02-16", "2019-02-05", "2020-01-25", "2021-02-12",
-    "2022-02-01", "2023-01-22", "2024-02-10", "2025-01-29", "2026-02-17", "2027-02-06",
-    "2028-01-26", "2029-02-13", "2030-02-03", "2031-01-23", "2032-02-11", "2033-01-31",
-    "2034-02-19", "2035-02-08", "2036-01-28", "2037-02-15", "2038-02-04", "2039-01-24",
+    "2010-02-14",
+    "2011-02-03",
+    "2012-01-23",
+    "2013-02-10",
+    "2014-01-31",
+    "2015-02-19",
+    "2016-02-08",
+    "2017-01-28",
+    "2018-02-16",
+    "2019-02-05",
+    "2020-01-25",
+    "2021-02-12",
+    "2022-02-01",
+    "2023-01-22",
+    "2024-02-10",
+    "2025-01-29",
+    "2026-02-17",
+    "2027-02-06",
+    "2028-01-26",
+    "2029-02-13",
+    "2030-02-03",
+    "2031-01-23",
+    "2032-02-11",
+    "2033-01-31",
+    "2034-02-19",
+    "2035-02-08",
+    "2036-01-28",
+    "2037-02-15",
+    "2038-02-04",
+    "2039-01-24",
     "2040-02-12",
 )
 _LNY = np.array(SPRING_FESTIVAL, dtype="datetime64[D]").astype(np.int64)
@@ -143,6 +168,8 @@ FEATURES: tuple[str, ...] = tuple(FEATURE_DESCRIPTIONS)
 CATEGORICAL_FEATURES: tuple[str, ...] = ("product_line", "customer_type", "region", "channel")
 
 _PROMISE_GRACE_DAYS = 3
+#: Fixed-point scale of log amounts in event streams (exact integer sums).
+_FIXED = 1e9
 
 
 def _check_days(name: str, value, minimum: int = 0) -> int:
@@ -153,30 +180,46 @@ def _check_days(name: str, value, minimum: int = 0) -> int:
 
 def _check_target(target: str) -> str:
     if target not in TARGETS:
-        raise ParamsError(f"target={target!r} is not supported. Possible values are: {list(TARGETS)}.")
+        raise ParamsError(
+            f"target={target!r} is not supported. Possible values are: {list(TARGETS)}."
+        )
     return target
 
 
 # --------------------------------------------------------------------------- event streams
 class _Stream:
-    """Running sums of values over events sorted by ``(group, day)``.
+    """Running sums of integer values over events sorted by ``(group, day)``.
 
     ``at(group, day)`` sums the values of the group's events dated on or
-    before ``day``: one ``searchsorted`` for any number of queries.
+    before ``day``: one ``searchsorted`` for any number of queries. Values are
+    int64 (fen, counts, days, or fixed-point logs, see :data:`_FIXED`), so the
+    sums are exact and a group's figures never depend on other groups' events.
     """
 
-    def __init__(self, group: np.ndarray, day: np.ndarray, values: np.ndarray, n_groups: int,
-                 base: int, span: int):
-        values = np.asarray(values, dtype=np.float64)
+    def __init__(
+        self,
+        group: np.ndarray,
+        day: np.ndarray,
+        values: np.ndarray,
+        n_groups: int,
+        base: int,
+        span: int,
+        stable: bool = False,
+    ):
+        values = np.asarray(values)
+        if values.dtype.kind == "f":
+            values = np.rint(values)
+        values = values.astype(np.int64, copy=False)
         if values.ndim == 1:
             values = values[:, None]
         keep = (group >= 0) & (day < _NEVER)
         group, day, values = group[keep], day[keep], values[keep]
         key = group.astype(np.int64) * span + np.clip(day - base, 0, span - 1)
-        order = np.argsort(key, kind="stable")
+        # a stable sort only where the order of same-day events matters ("last five")
+        order = np.argsort(key, kind="stable" if stable else None)
         self.key = key[order]
         self.values = values[order]
-        self.cum = np.zeros((len(key) + 1, values.shape[1]))
+        self.cum = np.zeros((len(key) + 1, values.shape[1]), np.int64)
         np.cumsum(self.values, axis=0, out=self.cum[1:])
         self.gstart = np.searchsorted(self.key, np.arange(n_groups + 1, dtype=np.int64) * span)
         self.base, self.span = base, span
@@ -188,13 +231,36 @@ class _Stream:
         return np.maximum(idx, self.gstart[group])
 
     def at(self, group: np.ndarray, day: np.ndarray) -> np.ndarray:
-        """Sums of every value column as of ``day`` (shape ``(len(group), k)``)."""
-        return self.cum[self.index(group, day)] - self.cum[self.gstart[group]]
+        """Sum every value column as of ``day`` (float, shape ``(len(group), k)``)."""
+        return (self.cum[self.index(group, day)] - self.cum[self.gstart[group]]).astype(np.float64)
 
 
-def _running_max_before(stream: _Stream, group: np.ndarray, day: np.ndarray,
-                        col: int = 0) -> np.ndarray:
-    """Maximum of value column ``col`` over the group's events on or before ``day`` (NaN if none)."""
+class _Streams:
+    """Several narrow streams summed into the columns of one answer.
+
+    Each part is ``(stream, dest)``: column ``j`` of the part's values adds to
+    output column ``dest[j]``. Narrow parts move far less memory than one wide
+    stream padded with zeros.
+    """
+
+    def __init__(self, k: int, parts: list[tuple[_Stream, list[int]]]):
+        self.k = k
+        self.parts = parts
+
+    def at(self, group: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Sum every output column as of ``day``."""
+        out = np.zeros((len(group), self.k))
+        for stream, dest in self.parts:
+            vals = stream.at(group, day)
+            for j, d in enumerate(dest):
+                out[:, d] += vals[:, j]
+        return out
+
+
+def _running_max_before(
+    stream: _Stream, group: np.ndarray, day: np.ndarray, col: int = 0
+) -> np.ndarray:
+    """Take the maximum of column ``col`` over the events on or before ``day`` (NaN if none)."""
     vals = stream.values[:, col]
     lo = float(vals.min(initial=0.0))
     width = float(vals.max(initial=0.0)) - lo + 1.0
@@ -230,21 +296,27 @@ def _fates(ledger: Ledger) -> _Fates:
         np.minimum.at(wo_day, book.ev_inv[wo], book.ev_day[wo])
         written_off = (wo_day < _NEVER) & (wo_day <= book.closed_day)
         cust = np.where(book.cust_pos >= 0, book.cust_pos, n_c)
-        cache["credit_fates"] = _Fates(book.inv_day, book.due_day, book.amount, cust,
-                                       book.closed_day, wo_day, written_off)
+        cache["credit_fates"] = _Fates(
+            book.inv_day, book.due_day, book.amount, cust, book.closed_day, wo_day, written_off
+        )
     return cache["credit_fates"]
 
 
 def _outcome(f: _Fates, after_days: int) -> tuple[np.ndarray, np.ndarray]:
-    """Final outcome (bad) and the day it became known, for a ``after_days`` threshold."""
+    """Return the final outcome (bad) and the day it became known, for ``after_days``."""
     bad = f.written_off | (f.closed_day - f.due_day > after_days)
     late_known = np.minimum(f.due_day + after_days + 1, np.where(f.written_off, f.wo_day, _NEVER))
     known_day = np.where(bad, late_known, f.closed_day)
     return bad, known_day
 
 
-def labels(ledger: Ledger, as_of, late_after_days: int = 30, default_after_days: int = 180,
-           target: str = "late") -> pd.DataFrame:
+def labels(
+    ledger: Ledger,
+    as_of,
+    late_after_days: int = 30,
+    default_after_days: int = 180,
+    target: str = "late",
+) -> pd.DataFrame:
     """Outcome of every invoice as known on ``as_of`` (see the module docstring).
 
     Parameters
@@ -288,20 +360,26 @@ def labels(ledger: Ledger, as_of, late_after_days: int = 30, default_after_days:
         out[name] = (np.where(known, bad[rows], np.nan), known, known_day[rows], days)
     lab, known, known_day, days = out[target]
     inv = ledger.invoices
-    frame = pd.DataFrame({
-        "invoice_id": inv["invoice_id"].take(rows).to_numpy(),
-        "customer_id": inv["customer_id"].take(rows).to_numpy(),
-        "invoice_date": _to_ts(f.inv_day[rows]),
-        "due_date": _to_ts(f.due_day[rows]),
-        "known": known,
-        "matured": f.due_day[rows] + days + 1 <= day,
-        "label": lab,
-        "late": out["late"][0],
-        "default": out["default"][0],
-        "known_date": pd.Series(_to_ts(np.where(known, known_day, 0))).where(known).to_numpy(),
-    })
-    frame.attrs.update(as_of=_to_ts([day])[0], target=target, late_after_days=late_after_days,
-                       default_after_days=default_after_days)
+    frame = pd.DataFrame(
+        {
+            "invoice_id": inv["invoice_id"].take(rows).to_numpy(),
+            "customer_id": inv["customer_id"].take(rows).to_numpy(),
+            "invoice_date": _to_ts(f.inv_day[rows]),
+            "due_date": _to_ts(f.due_day[rows]),
+            "known": known,
+            "matured": f.due_day[rows] + days + 1 <= day,
+            "label": lab,
+            "late": out["late"][0],
+            "default": out["default"][0],
+            "known_date": pd.Series(_to_ts(np.where(known, known_day, 0))).where(known).to_numpy(),
+        }
+    )
+    frame.attrs.update(
+        as_of=_to_ts([day])[0],
+        target=target,
+        late_after_days=late_after_days,
+        default_after_days=default_after_days,
+    )
     return frame
 
 
@@ -314,8 +392,9 @@ class _State:
     span: int
     sp_codes: np.ndarray  # per invoice salesperson code (n_sp when unknown)
     sp_index: pd.Index
-    cust_open: _Stream  # open amount, open count, log-amount sum, issued count, sales
-    cust_overdue: _Stream  # overdue amount, count, amount > L days past due
+    cust_open: _Streams  # open amount, open count, log-amount sum, issued count, sales
+    cust_issued: _Streams  # the issued part alone: sales (col 4), issued count (col 3)
+    cust_overdue: _Streams  # overdue amount, count, amount > L days past due
     cust_known: _Stream  # known outcomes, late
     cust_settled: _Stream  # settled count, delay sum, days-late sum, days late (for the max)
     cust_wo: _Stream
@@ -350,35 +429,37 @@ def _build_state(ledger: Ledger, L: int) -> _State:
 
     pays = ledger.payments
     acts = ledger.table("collection_actions", empty_if_missing=True)
-    dates = [f.inv_day, np.asarray(pays["payment_date"], "datetime64[D]").astype(np.int64),
-             np.asarray(acts["action_date"], "datetime64[D]").astype(np.int64)]
+    dates = [
+        f.inv_day,
+        np.asarray(pays["payment_date"], "datetime64[D]").astype(np.int64),
+        np.asarray(acts["action_date"], "datetime64[D]").astype(np.int64),
+    ]
     lo = min(int(d.min(initial=0)) for d in dates if len(d)) - 400
     hi = max(int(d[d < _NEVER].max(initial=0)) for d in dates if len(d)) + 400
     hi = max(hi, int(f.due_day.max(initial=0)) + 2 * 365 + L)
     base, span = lo, hi - lo + 2
 
-    def stream(group, day, values, n_groups):
-        return _Stream(group, day, values, n_groups, base, span)
+    def stream(group, day, values, n_groups, stable=False):
+        return _Stream(group, day, values, n_groups, base, span, stable)
 
     n = len(f.inv_day)
     ev_inv, ev_day = book.ev_inv, book.ev_day
     ev_amt = np.diff(book.cum).astype(np.float64)
     amt = f.amount.astype(np.float64)
-    log_amt = np.log(np.maximum(amt, 1) / 100)
+    log_amt = np.rint(np.log(np.maximum(amt, 1) / 100) * _FIXED)
     ones = np.ones(n)
     closed = f.closed_day < _NEVER
-    # open amount and counts: + on the invoice day, - on each reduction / the closing day
-    o_grp = np.concatenate([cust, cust[ev_inv], cust[closed]])
-    o_day = np.concatenate([f.inv_day, ev_day, f.closed_day[closed]])
-    z_ev, z_cl = np.zeros(len(ev_inv)), np.zeros(int(closed.sum()))
-    o_val = np.column_stack([
-        np.concatenate([amt, -ev_amt, z_cl]),
-        np.concatenate([ones, z_ev, -np.ones(len(z_cl))]),
-        np.concatenate([log_amt, z_ev, z_cl]),
-        np.concatenate([ones, z_ev, z_cl]),
-        np.concatenate([amt / 100, z_ev, z_cl]),
-    ])
-    cust_open = stream(o_grp, o_day, o_val, n_c + 1)
+    # open amount and counts: + on the invoice day, - on each reduction / the closing day;
+    # columns: open amount, open count, log-amount sum, issued count, sales (fen)
+    cust_open = _Streams(
+        5,
+        [
+            (stream(cust, f.inv_day, np.column_stack([amt, ones, log_amt]), n_c + 1), [0, 1, 2]),
+            (stream(cust[ev_inv], ev_day, -ev_amt, n_c + 1), [0]),
+            (stream(cust[closed], f.closed_day[closed], -ones[closed], n_c + 1), [1]),
+        ],
+    )
+    cust_issued = _Streams(5, [(cust_open.parts[0][0], [4, 3])])
 
     # overdue: the open amount at due (and at due + L) enters the day after, later reductions leave
     def past(days):
@@ -390,50 +471,70 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     s1, open1, after1 = past(0)
     s2, open2, after2 = past(L)
     late_close = closed & (f.closed_day >= s1)
-    od_grp = np.concatenate([cust, cust[ev_inv[after1]], cust, cust[ev_inv[after2]],
-                             cust[late_close]])
-    od_day = np.concatenate([s1, ev_day[after1], s2, ev_day[after2], f.closed_day[late_close]])
-    m1, m2 = int(after1.sum()), int(after2.sum())
-    od_val = np.zeros((len(od_grp), 3))
-    od_val[:n, 0] = open1
-    od_val[n:n + m1, 0] = -ev_amt[after1]
-    od_val[:n, 1] = (f.closed_day >= s1).astype(float)
-    od_val[n + m1 + n + m2:, 1] = -1.0
-    od_val[n + m1:n + m1 + n, 2] = open2
-    od_val[n + m1 + n:n + m1 + n + m2, 2] = -ev_amt[after2]
-    cust_overdue = stream(od_grp, od_day, od_val, n_c + 1)
+    # columns: overdue amount, overdue count, amount more than L days past due
+    cust_overdue = _Streams(
+        3,
+        [
+            (
+                stream(
+                    cust, s1, np.column_stack([open1, (f.closed_day >= s1).astype(float)]), n_c + 1
+                ),
+                [0, 1],
+            ),
+            (stream(cust[ev_inv[after1]], ev_day[after1], -ev_amt[after1], n_c + 1), [0]),
+            (stream(cust[late_close], f.closed_day[late_close], -ones[late_close], n_c + 1), [1]),
+            (stream(cust, s2, open2, n_c + 1), [2]),
+            (stream(cust[ev_inv[after2]], ev_day[after2], -ev_amt[after2], n_c + 1), [2]),
+        ],
+    )
 
     # outcomes known, entering history no earlier than the day after the invoice date
     bad, known_day = _outcome(f, L)
     enter = np.maximum(known_day, f.inv_day + 1)
-    cust_known = stream(cust, enter, np.column_stack([ones, bad.astype(float)]), n_c + 1)
+    cust_known = stream(cust, enter, np.column_stack([ones, bad.astype(float)]), n_c + 1, True)
     paid = closed & ~f.written_off
     delay = (f.closed_day - f.due_day).astype(float)
     p_enter = np.maximum(f.closed_day, f.inv_day + 1)
-    cust_settled = stream(cust[paid], p_enter[paid], np.column_stack(
-        [ones[paid], delay[paid], np.maximum(delay[paid], 0)]), n_c + 1)
+    cust_settled = stream(
+        cust[paid],
+        p_enter[paid],
+        np.column_stack([ones[paid], delay[paid], np.maximum(delay[paid], 0)]),
+        n_c + 1,
+        True,
+    )
     wo = f.written_off
     cust_wo = stream(cust[wo], np.maximum(f.wo_day[wo], f.inv_day[wo] + 1), ones[wo], n_c + 1)
 
     # unapplied cash: payments received minus allocations (dated when they take effect)
     alloc = allocations_of(ledger)
-    pay_c = _positions(pays["customer_id"].reset_index(drop=True),
-                       ledger.customers["customer_id"].reset_index(drop=True))
-    al_c = _positions(alloc["customer_id"].reset_index(drop=True),
-                      ledger.customers["customer_id"].reset_index(drop=True))
-    al_inv = _positions(alloc["invoice_id"].reset_index(drop=True),
-                        ledger.invoices["invoice_id"].reset_index(drop=True))
+    pay_c = _positions(
+        pays["customer_id"].reset_index(drop=True),
+        ledger.customers["customer_id"].reset_index(drop=True),
+    )
+    al_c = _positions(
+        alloc["customer_id"].reset_index(drop=True),
+        ledger.customers["customer_id"].reset_index(drop=True),
+    )
+    al_inv = _positions(
+        alloc["invoice_id"].reset_index(drop=True),
+        ledger.invoices["invoice_id"].reset_index(drop=True),
+    )
     al_day = np.asarray(alloc["payment_date"], "datetime64[D]").astype(np.int64)
     al_day = np.where(al_inv >= 0, np.maximum(al_day, f.inv_day[np.maximum(al_inv, 0)]), al_day)
     cust_cash = stream(
         np.concatenate([np.where(pay_c >= 0, pay_c, n_c), np.where(al_c >= 0, al_c, n_c)]),
         np.concatenate([dates[1], al_day]),
-        np.concatenate([pays["amount"].to_numpy(np.float64),
-                        -alloc["amount"].to_numpy(np.float64)]), n_c + 1)
+        np.concatenate(
+            [pays["amount"].to_numpy(np.float64), -alloc["amount"].to_numpy(np.float64)]
+        ),
+        n_c + 1,
+    )
 
     # collection actions: disputes, promises (broken ones on the promised day + grace)
-    a_c = _positions(acts["customer_id"].reset_index(drop=True),
-                     ledger.customers["customer_id"].reset_index(drop=True))
+    a_c = _positions(
+        acts["customer_id"].reset_index(drop=True),
+        ledger.customers["customer_id"].reset_index(drop=True),
+    )
     a_c = np.where(a_c >= 0, a_c, n_c)
     a_day = dates[2]
     outcome = acts["outcome"].astype(object).to_numpy()
@@ -441,9 +542,15 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     promise = outcome == "promise_to_pay"
     p_date = np.asarray(acts["promise_date"], "datetime64[D]")
     due = np.where(np.isnat(p_date), a_day, p_date.astype(np.int64)) + _PROMISE_GRACE_DAYS
-    cash = _Stream(np.where(pay_c >= 0, pay_c, n_c), dates[1], pays["amount"].to_numpy(np.float64),
-                   n_c + 1, base, span)
-    got = (cash.at(a_c, np.maximum(due, a_day))[:, 0] - cash.at(a_c, a_day - 1)[:, 0])
+    cash = _Stream(
+        np.where(pay_c >= 0, pay_c, n_c),
+        dates[1],
+        pays["amount"].to_numpy(np.float64),
+        n_c + 1,
+        base,
+        span,
+    )
+    got = cash.at(a_c, np.maximum(due, a_day))[:, 0] - cash.at(a_c, a_day - 1)[:, 0]
     need = acts["promise_amount"].to_numpy(dtype=float, na_value=np.nan)
     broken = promise & (got < np.where(np.isnan(need), 1, need))
     na = len(a_day)
@@ -457,11 +564,18 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     cust_actions = stream(act_grp, act_day, act_val, n_c + 1)
 
     # the salesperson's book
-    sp_open = stream(np.concatenate([sp_codes, sp_codes[ev_inv]]),
-                     np.concatenate([f.inv_day, ev_day]), np.concatenate([amt, -ev_amt]), n_sp + 1)
-    sp_overdue = stream(np.concatenate([sp_codes, sp_codes[ev_inv[after1]]]),
-                        np.concatenate([s1, ev_day[after1]]),
-                        np.concatenate([open1, -ev_amt[after1]]), n_sp + 1)
+    sp_open = stream(
+        np.concatenate([sp_codes, sp_codes[ev_inv]]),
+        np.concatenate([f.inv_day, ev_day]),
+        np.concatenate([amt, -ev_amt]),
+        n_sp + 1,
+    )
+    sp_overdue = stream(
+        np.concatenate([sp_codes, sp_codes[ev_inv[after1]]]),
+        np.concatenate([s1, ev_day[after1]]),
+        np.concatenate([open1, -ev_amt[after1]]),
+        n_sp + 1,
+    )
     sp_known = stream(sp_codes, enter, np.column_stack([ones, bad.astype(float)]), n_sp + 1)
 
     # overdue intervals [due + 1, closed) sorted by (customer, start), with a running max of ends
@@ -472,9 +586,29 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     order = np.argsort(od_key, kind="stable")
     od_key, i_end, i_start = od_key[order], i_end[order], i_start[order]
     od_pm = np.maximum.accumulate(cust[iv][order] * span + i_end) if len(iv) else od_key
-    return _State(n_c, n_sp, base, span, sp_codes, pd.Index(sp_index), cust_open, cust_overdue,
-                  cust_known, cust_settled, cust_wo, cust_cash, cust_actions, sp_open, sp_overdue,
-                  sp_known, i_start, od_key, od_pm, span)
+    return _State(
+        n_c,
+        n_sp,
+        base,
+        span,
+        sp_codes,
+        pd.Index(sp_index),
+        cust_open,
+        cust_issued,
+        cust_overdue,
+        cust_known,
+        cust_settled,
+        cust_wo,
+        cust_cash,
+        cust_actions,
+        sp_open,
+        sp_overdue,
+        sp_known,
+        i_start,
+        od_key,
+        od_pm,
+        span,
+    )
 
 
 def _max_days_past_due(st: _State, c: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -506,7 +640,7 @@ def _festival_offset(days: np.ndarray) -> np.ndarray:
 
 
 def _customer_attr(ledger: Ledger, col: str, c: np.ndarray) -> np.ndarray:
-    """A customer column (text, None when missing) for customer positions ``c``."""
+    """Look up a customer column (text, None when missing) for positions ``c``."""
     cust = ledger.customers
     n_c = len(cust)
     if col not in cust.columns:
@@ -517,7 +651,7 @@ def _customer_attr(ledger: Ledger, col: str, c: np.ndarray) -> np.ndarray:
 
 
 def _customer_num(ledger: Ledger, col: str, c: np.ndarray) -> np.ndarray:
-    """A numeric (or date, as day numbers) customer column, NaN when missing."""
+    """Look up a numeric (or date, as day numbers) customer column, NaN when missing."""
     cust = ledger.customers
     if col not in cust.columns:
         return np.full(len(c), np.nan)
@@ -530,15 +664,44 @@ def _customer_num(ledger: Ledger, col: str, c: np.ndarray) -> np.ndarray:
     return np.append(vals, np.nan)[np.minimum(c, len(cust))]
 
 
-def _engine(ledger: Ledger, L: int, c: np.ndarray, sp: np.ndarray, day: np.ndarray,
-            amount: np.ndarray, due: np.ndarray, product_line: np.ndarray,
-            self_inv: np.ndarray) -> dict[str, np.ndarray]:
+def _engine(
+    ledger: Ledger,
+    L: int,
+    c: np.ndarray,
+    sp: np.ndarray,
+    day: np.ndarray,
+    amount: np.ndarray,
+    due: np.ndarray,
+    product_line: np.ndarray,
+    self_inv: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Feature columns for queries (customer, salesperson, day, invoice terms).
 
     ``self_inv`` is the position of the queried invoice (-1 for a hypothetical
     invoice): its own amount and reductions are taken out of the exposure.
+    The queries are answered in (customer, day) order, which makes the binary
+    searches walk the sorted streams forward (several times faster), and the
+    answers are put back in the callers' order.
     """
     st = _state(ledger, L)
+    order = np.argsort(c * st.span + np.clip(day - st.base, 0, st.span - 1), kind="stable")
+    if not np.array_equal(order, np.arange(len(order))):
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        cols = _engine(
+            ledger,
+            L,
+            c[order],
+            sp[order],
+            day[order],
+            amount[order],
+            due[order],
+            None,
+            self_inv[order],
+        )
+        out = {k: np.take(v, back) for k, v in cols.items() if k not in CATEGORICAL_FEATURES}
+        out.update(_categoricals(ledger, c, product_line))
+        return out
     f = _fates(ledger)
     book = _book(ledger)
     own = self_inv >= 0
@@ -548,15 +711,16 @@ def _engine(ledger: Ledger, L: int, c: np.ndarray, sp: np.ndarray, day: np.ndarr
     if own.any():
         idx = book.query(si[own], day[own])
         own_open[own] = book.amount[si[own]] - book.reduced(si[own], idx)
-    own_log = np.where(own, np.log(np.maximum(f.amount[si], 1) / 100), 0.0)
+    own_log = np.where(own, np.rint(np.log(np.maximum(f.amount[si], 1) / 100) * _FIXED), 0.0)
 
     o = st.cust_open.at(c, day)
+    o[:, 3:] = st.cust_issued.at(c, day)[:, 3:]
     open_amt = o[:, 0] - own_open
     own_is_open = own & (own_open > 0)
     open_cnt = o[:, 1] - own_is_open
     n_prev = o[:, 3] - own
-    log_sum = o[:, 2] - own_log
-    sales = o[:, 4] - np.where(own, f.amount[si] / 100, 0) - st.cust_open.at(c, day - 365)[:, 4]
+    log_sum = (o[:, 2] - own_log) / _FIXED
+    sales = (o[:, 4] - np.where(own, f.amount[si], 0) - st.cust_issued.at(c, day - 365)[:, 4]) / 100
     od = st.cust_overdue.at(c, day)
     kn = st.cust_known.at(c, day)
     se = st.cust_settled.at(c, day)
@@ -593,10 +757,7 @@ def _engine(ledger: Ledger, L: int, c: np.ndarray, sp: np.ndarray, day: np.ndarr
         "terms_days": (due - day).astype(float),
         "invoice_month": month.astype(float),
         "due_festival_offset": _festival_offset(due),
-        "product_line": product_line,
-        "customer_type": _customer_attr(ledger, "customer_type", c),
-        "region": _customer_attr(ledger, "region", c),
-        "channel": _customer_attr(ledger, "channel", c),
+        **({} if product_line is None else _categoricals(ledger, c, product_line)),
         "relationship_days": rel_days,
         "log_credit_limit": _log_yuan(limit),
         "log_sales_365d": np.log1p(np.maximum(sales, 0)),
@@ -633,15 +794,25 @@ def _engine(ledger: Ledger, L: int, c: np.ndarray, sp: np.ndarray, day: np.ndarr
     }
 
 
+def _categoricals(ledger: Ledger, c: np.ndarray, product_line) -> dict[str, np.ndarray]:
+    return {
+        "product_line": np.asarray(product_line, dtype=object),
+        "customer_type": _customer_attr(ledger, "customer_type", c),
+        "region": _customer_attr(ledger, "region", c),
+        "channel": _customer_attr(ledger, "channel", c),
+    }
+
+
 def _frame(cols: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
-    data = {}
-    for name in FEATURES:
-        v = cols[name]
-        if name in CATEGORICAL_FEATURES:
-            data[name] = pd.Series(v, dtype=object).to_numpy()
-        else:
-            data[name] = np.asarray(v, dtype=np.float64)
-    return pd.DataFrame(data, index=index)
+    """Build the feature frame: numeric columns in one float block, categorical as objects."""
+    numeric = [n for n in FEATURES if n not in CATEGORICAL_FEATURES]
+    block = np.empty((len(index), len(numeric)), order="F")
+    for j, name in enumerate(numeric):
+        block[:, j] = cols[name]
+    frame = pd.DataFrame(block, index=index, columns=numeric, copy=False)
+    for name in CATEGORICAL_FEATURES:
+        frame[name] = np.asarray(cols[name], dtype=object)
+    return frame[list(FEATURES)]
 
 
 def invoice_features(ledger: Ledger, late_after_days: int = 30) -> pd.DataFrame:
@@ -681,11 +852,19 @@ def invoice_features(ledger: Ledger, late_after_days: int = 30) -> pd.DataFrame:
         st = _state(ledger, L)
         inv = ledger.invoices
         n = len(f.inv_day)
-        cols = _engine(ledger, L, f.cust, st.sp_codes, f.inv_day, f.amount.astype(float),
-                       f.due_day, inv["product_line"].astype(object).to_numpy(),
-                       np.arange(n, dtype=np.int64))
+        cols = _engine(
+            ledger,
+            L,
+            f.cust,
+            st.sp_codes,
+            f.inv_day,
+            f.amount.astype(float),
+            f.due_day,
+            inv["product_line"].astype(object).to_numpy(),
+            np.arange(n, dtype=np.int64),
+        )
         cache[key] = _frame(cols, pd.Index(inv["invoice_id"].to_numpy(), name="invoice_id"))
-    return cache[key].copy()
+    return cache[key].copy(deep=False)  # copy-on-write: the cached frame stays as it is
 
 
 def customer_features(ledger: Ledger, as_of, late_after_days: int = 30) -> pd.DataFrame:
@@ -722,8 +901,11 @@ def customer_features(ledger: Ledger, as_of, late_after_days: int = 30) -> pd.Da
     usual = np.exp(_ratio(logs[:n_c], cnt))
     overall = np.exp(np.log(np.maximum(f.amount[issued], 1)).mean()) if issued.any() else 100.0
     amount = np.where(np.isnan(usual), overall, usual)
-    terms = cust["payment_terms_days"].astype("Float64").to_numpy(dtype=float, na_value=np.nan) \
-        if "payment_terms_days" in cust.columns else np.full(n_c, np.nan)
+    terms = (
+        cust["payment_terms_days"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        if "payment_terms_days" in cust.columns
+        else np.full(n_c, np.nan)
+    )
     inv_terms = pd.Series(f.due_day[issued] - f.inv_day[issued]).groupby(f.cust[issued]).median()
     med = np.full(n_c + 1, np.nan)
     med[inv_terms.index.to_numpy()] = inv_terms.to_numpy()
@@ -742,9 +924,9 @@ def customer_features(ledger: Ledger, as_of, late_after_days: int = 30) -> pd.Da
     cols = _engine(ledger, L, c, sp, d, amount, d + terms, product, np.full(n_c, -1, np.int64))
     out = _frame(cols, pd.Index(cust["customer_id"].to_numpy(), name="customer_id"))
     open_amt = st.cust_open.at(c, d)[:, 0]
-    sales_90 = st.cust_open.at(c, d)[:, 4] - st.cust_open.at(c, d - 90)[:, 4]
+    sales_90 = st.cust_issued.at(c, d)[:, 4] - st.cust_issued.at(c, d - 90)[:, 4]
     out["open_amount"] = np.round(np.maximum(open_amt, 0)).astype(np.int64)
-    out["sales_90d"] = np.round(sales_90 * 100).astype(np.int64)
+    out["sales_90d"] = np.round(sales_90).astype(np.int64)
     known = cnt > 0
     if "opened_date" in cust.columns:
         opened = np.asarray(cust["opened_date"], "datetime64[D]")
