@@ -288,3 +288,80 @@ def attainment_chart(att: pd.DataFrame, by: str, language: str = "zh",
     default = (f"{period.year}年1-{period.month}月累计计划达成率" if language == "zh"
                else f"Plan attainment, year to date (Jan–{period:%b %Y})")
     return base_layout(fig, title or default, height=max(340, 34 * len(last) + 140))
+
+
+_MODEL_NAMES = {"gbm": ("梯度提升模型", "Gradient boosting"), "scorecard": ("评分卡", "Scorecard"),
+                "baseline": ("基准：客户历史逾期率", "Baseline: own past late rate")}
+
+
+def _model_name(m: str, language: str) -> str:
+    zh, en = _MODEL_NAMES.get(m, (m, m))
+    return zh if language == "zh" else en
+
+
+def roc_chart(scores: pd.DataFrame, models: Sequence[str], language: str = "zh",
+              label_col: str = "label") -> go.Figure:
+    """ROC curves of several models on the same back-test invoices."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fig = go.Figure()
+    y = scores[label_col].to_numpy()
+    for i, m in enumerate(models):
+        fpr, tpr, _ = roc_curve(y, scores[m].to_numpy())
+        auc = roc_auc_score(y, scores[m].to_numpy())
+        fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"{_model_name(m, language)} (AUC {auc:.3f})",
+                                 line={"color": LINE_COLOURS[i % len(LINE_COLOURS)], "width": 2}))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "#999"},
+                             showlegend=False, hoverinfo="skip"))
+    zh = language == "zh"
+    return base_layout(fig, "ROC曲线（回测）" if zh else "ROC curve (back-test)",
+                       x_title="误报率" if zh else "False positive rate",
+                       y_title="命中率" if zh else "True positive rate", height=440)
+
+
+def calibration_chart(scores: pd.DataFrame, models: Sequence[str], language: str = "zh",
+                      label_col: str = "label", bins: int = 10) -> go.Figure:
+    """Predicted against observed late rate by probability decile (a reliability diagram)."""
+    fig = go.Figure()
+    y = scores[label_col].to_numpy(dtype=float)
+    for i, m in enumerate(models):
+        p = scores[m].to_numpy(dtype=float)
+        q = pd.qcut(p, bins, labels=False, duplicates="drop")
+        g = pd.DataFrame({"p": p, "y": y, "q": q}).groupby("q").mean()
+        fig.add_trace(go.Scatter(x=g["p"], y=g["y"], mode="lines+markers", name=_model_name(m, language),
+                                 line={"color": LINE_COLOURS[i % len(LINE_COLOURS)]}))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "#999"},
+                             showlegend=False, hoverinfo="skip"))
+    zh = language == "zh"
+    fig.update_xaxes(tickformat=".0%")
+    fig.update_yaxes(tickformat=".0%")
+    return base_layout(fig, "校准：预测与实际逾期率" if zh else "Calibration: predicted vs actual late rate",
+                       x_title="预测概率" if zh else "Predicted probability",
+                       y_title="实际逾期率" if zh else "Observed late rate", height=440)
+
+
+def lift_chart(lift: pd.DataFrame, language: str = "zh") -> go.Figure:
+    """Late rate by score decile (1 = riskiest) for each model."""
+    fig = go.Figure()
+    for i, (m, part) in enumerate(lift.groupby("model", sort=False)):
+        fig.add_trace(go.Bar(x=part["decile"], y=part["bad_rate"], name=_model_name(m, language),
+                             marker_color=LINE_COLOURS[i % len(LINE_COLOURS)]))
+    zh = language == "zh"
+    fig.update_yaxes(tickformat=".0%")
+    return base_layout(fig, "按评分十分位的逾期率" if zh else "Late rate by score decile",
+                       x_title="十分位（1=风险最高）" if zh else "Decile (1 = riskiest)",
+                       y_title="逾期率" if zh else "Late rate", height=400)
+
+
+def tier_chart(tiers: pd.DataFrame, language: str = "zh") -> go.Figure:
+    """Customers and exposure (万元) per risk tier."""
+    colours = {"low": "#4c9a6a", "medium": "#f2d45c", "high": "#e76f51", "very_high": "#7b1e1e"}
+    labels = tiers["tier_zh"] if language == "zh" else [t.replace("_", " ") for t in tiers.index]
+    fig = go.Figure(go.Bar(
+        x=list(labels), y=tiers["exposure"].to_numpy(dtype=float) / 10_000,
+        marker_color=[colours.get(t, "#888") for t in tiers.index],
+        text=[f"{n}{'家' if language == 'zh' else ' customers'}" for n in tiers["customers"]],
+        textposition="outside", hovertemplate="%{x}: %{y:,.1f}万<extra></extra>"))
+    zh = language == "zh"
+    return base_layout(fig, "各风险等级的客户与敞口" if zh else "Customers and exposure by risk tier",
+                       y_title=t("unit.wan", language), height=400)

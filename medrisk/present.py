@@ -120,6 +120,8 @@ def _cell(value, kind: str) -> str:
         return f"{int(value):,}"
     if kind == "float":
         return f"{float(value):,.1f}"
+    if kind == "float3":
+        return f"{float(value):,.3f}"
     if kind == "date":
         return pd.Timestamp(value).strftime("%Y-%m-%d")
     return html.escape(str(value))
@@ -143,7 +145,7 @@ def table(frame: pd.DataFrame, columns: Mapping[str, tuple[str, str]], language:
     for rec in frame.head(max_rows).itertuples(index=False):  # presentation of <= max_rows rows
         values = rec._asdict()
         cells = "".join(
-            f"<td class='{'num' if kind in ('money', 'pct', 'int', 'float') else ''}'>"
+            f"<td class='{'num' if kind in ('money', 'pct', 'int', 'float', 'float3') else ''}'>"
             f"{_cell(values[col], kind)}</td>"
             for col, (_, kind) in columns.items()
         )

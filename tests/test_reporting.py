@@ -199,3 +199,23 @@ def test_plan_figures_match_the_package(rendered, demo_dir, path, nb):
     fc = F.forecast_sales(ledger, as_of, by=by, h=params.get("horizon", 12))
     total = fc[fc["unique_id"] == "total"]["mean"].sum()
     assert figs["forecast_next_12m"] == round(total * 100)
+
+
+def _credit_cases():
+    return [(p, nb) for p, nb in CASES if nb == "20-credit-risk"]
+
+
+@pytest.mark.parametrize("path,nb", _credit_cases(), ids=[p.stem for p, _ in _credit_cases()])
+def test_credit_figures_match_the_package(rendered, demo_dir, path, nb):
+    from medrisk import creditlimits as L
+
+    result = rendered[(path.name, nb)]
+    as_of = load_run(path).parameters["as_of"]
+    ledger = load_ledger(demo_dir)
+    figs = {k: v["value"] for k, v in result.figures.items()}
+    exposure = L.exposure(ledger, as_of)
+    limit = L.load_policy().block_utilisation_above
+    expected = int(((exposure["credit_limit"] > 0) & (exposure["utilisation"] > limit)).sum())
+    assert figs["credit_limit_breaches"] == expected
+    assert 0.5 < figs["roc_auc"] <= 1.0
+    assert result.meta["model_version"].startswith("gbm-")
