@@ -16,7 +16,7 @@ import pandas as pd
 from medrisk.i18n import check_language, pct, t, wan
 from medrisk.ledger import Ledger
 
-__all__ = ["Brief", "period_bounds", "month_ends", "receivables_brief", "plan_brief"]
+__all__ = ["Brief", "period_bounds", "month_ends", "receivables_brief", "plan_brief", "management_brief"]
 
 
 @dataclass
@@ -222,3 +222,70 @@ def plan_brief(attainment: pd.DataFrame, forecast: pd.DataFrame, backtest: pd.Da
             f"{len(alerts)} plan alert(s)." if len(alerts) else "No plan alerts this period.",
         ]
     return b
+
+
+def management_brief(ledger: Ledger, as_of, language: str = "zh",
+                     thresholds: Mapping[str, Any] | None = None,
+                     risk_thresholds_file: str | None = None) -> tuple[Brief, pd.DataFrame]:
+    """The one-page executive summary: cash tied up, DSO, overdue share, high-risk
+    exposure, forecast sales, plan attainment and warnings, each with its change.
+
+    Parameters
+    ----------
+    ledger : Ledger
+    as_of : date-like
+    language : {"zh", "en"}, default="zh"
+    thresholds : dict, default=None
+        Receivables warning thresholds (see :func:`medrisk.kpis.warnings`).
+    risk_thresholds_file : str, default=None
+        Risk-tier thresholds (``params/risk-thresholds.yaml`` when None).
+
+    Returns
+    -------
+    brief : Brief
+    warnings : DataFrame
+        Receivables warnings and plan alerts together, with message_zh / message_en.
+    """
+    from medrisk import credit as C
+    from medrisk import forecast as F
+    from medrisk import kpis as K
+    from medrisk import quotas as Q
+    from medrisk import thresholds as T
+
+    check_language(language)
+    rec = receivables_brief(ledger, as_of, language, thresholds)
+    th = T.load_thresholds(risk_thresholds_file or None)
+    model = C.CreditModel(model="gbm", late_after_days=th.late_after_days).fit(ledger, as_of)
+    scores = model.score_customers(ledger, as_of, lgd=th.lgd)
+    tiers = T.assign_tiers(scores["probability"], th)
+    flagged = np.asarray(pd.Series(tiers).isin(T.TIERS[T.TIERS.index(th.flag_tier):]))
+    high_exposure = int(scores.loc[flagged, "exposure"].sum())
+    open_ar = rec.figures["open_ar"][0]
+    fc = F.forecast_sales(ledger, as_of, by=None, h=3)
+    next3 = int(round(float(fc[fc["unique_id"] == "total"]["mean"].sum()) * 100))
+    att = Q.attainment(ledger, as_of, by="region")
+    last = att[att["period"] == att["period"].max()]
+    plan_ytd, actual_ytd = int(last["plan_ytd"].sum()), int(last["actual_ytd"].sum())
+    ytd = actual_ytd / plan_ytd if plan_ytd else float("nan")
+    warn = pd.concat([K.warnings(ledger, as_of, dict(thresholds or {})) if thresholds else None,
+                      Q.plan_alerts(ledger, as_of, by="region")], ignore_index=True)
+    b = Brief()
+    b.figures = dict(rec.figures)
+    b.figures.update({"high_risk_exposure": (high_exposure, "fen"),
+                      "high_risk_customers": (int((flagged & (scores["exposure"] > 0).to_numpy()).sum()), "count"),
+                      "forecast_next_3m": (next3, "fen"), "attainment_ytd": (ytd, "share"),
+                      "warnings": (len(warn), "count")})
+    zh = language == "zh"
+    b.cards = rec.cards[:4] + [
+        {"label": "高风险敞口" if zh else "High-risk exposure", "value": wan(high_exposure),
+         "delta": (f"占应收 {pct(high_exposure / open_ar)}" if zh else f"{pct(high_exposure / open_ar)} of AR")
+         if open_ar else ""},
+        {"label": "累计计划达成率" if zh else "Plan attainment YTD", "value": pct(ytd)},
+        {"label": "未来3个月预测销售" if zh else "Forecast sales, 3 months", "value": wan(next3)},
+    ]
+    extra_zh = (f"高风险客户敞口 {wan(high_exposure)} 元；累计计划达成率 {pct(ytd)}；"
+                f"预计未来3个月销售 {wan(next3)} 元；预警 {len(warn)} 条。")
+    extra_en = (f"High-risk exposure {wan(high_exposure)} 元; plan attainment year to date {pct(ytd)}; "
+                f"forecast sales for the next 3 months {wan(next3)} 元; {len(warn)} warning(s).")
+    b.points = rec.points[:2] + [extra_zh if zh else extra_en]
+    return b, warn

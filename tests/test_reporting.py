@@ -219,3 +219,17 @@ def test_credit_figures_match_the_package(rendered, demo_dir, path, nb):
     assert figs["credit_limit_breaches"] == expected
     assert 0.5 < figs["roc_auc"] <= 1.0
     assert result.meta["model_version"].startswith("gbm-")
+
+
+def _summary_cases():
+    return [(p, nb) for p, nb in CASES if nb == "00-management-summary"]
+
+
+@pytest.mark.parametrize("path,nb", _summary_cases(), ids=[p.stem for p, _ in _summary_cases()])
+def test_management_summary_figures_match_the_package(rendered, demo_dir, path, nb):
+    result = rendered[(path.name, nb)]
+    as_of = load_run(path).parameters["as_of"]
+    ledger = load_ledger(demo_dir)
+    figs = {k: v["value"] for k, v in result.figures.items()}
+    assert figs["open_ar"] == int(R.aging(ledger, as_of)["total"].iloc[0])
+    assert 0 <= figs["high_risk_exposure"] <= figs["open_ar"] + 1
