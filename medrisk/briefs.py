@@ -16,7 +16,7 @@ import pandas as pd
 from medrisk.i18n import check_language, pct, t, wan
 from medrisk.ledger import Ledger
 
-__all__ = ["Brief", "period_bounds", "month_ends", "receivables_brief", "plan_brief", "management_brief"]
+__all__ = ["Brief", "period_bounds", "month_ends", "receivables_brief", "plan_brief", "management_brief", "window", "orders_brief"]
 
 
 @dataclass
@@ -289,3 +289,57 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
                 f"forecast sales for the next 3 months {wan(next3)} 元; {len(warn)} warning(s).")
     b.points = rec.points[:2] + [extra_zh if zh else extra_en]
     return b, warn
+
+
+def window(as_of, months: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The ``months`` whole months ending at ``as_of``: (first day, ``as_of``)."""
+    end = pd.Timestamp(as_of).normalize()
+    start = (end + pd.Timedelta(days=1) - pd.DateOffset(months=months)).normalize()
+    return start, end
+
+
+def orders_brief(book: pd.DataFrame, stuck: pd.DataFrame, perf: pd.DataFrame, outside: pd.DataFrame,
+                 language: str = "zh") -> Brief:
+    """Summary of the orders and channels report from its parts.
+
+    Parameters
+    ----------
+    book : DataFrame
+        :func:`medrisk.orders.open_order_book`.
+    stuck : DataFrame
+        :func:`medrisk.orders.stuck_orders`.
+    perf : DataFrame
+        :func:`medrisk.channels.channel_performance` (channel as a column).
+    outside : DataFrame
+        :func:`medrisk.channels.out_of_band`.
+    language : {"zh", "en"}, default="zh"
+    """
+    from medrisk.i18n import t
+
+    check_language(language)
+    value = int(book["order_value"].sum())
+    top = perf.sort_values("sales", ascending=False).iloc[0] if len(perf) else None
+    stake = int(outside["revenue_at_stake"].sum()) if len(outside) else 0
+    b = Brief()
+    b.figures = {"order_book": (value, "fen"), "stuck_orders": (len(stuck), "count"),
+                 "lines_out_of_band": (len(outside), "count"), "revenue_at_stake": (stake, "fen")}
+    zh = language == "zh"
+    b.cards = [
+        {"label": "在手订单" if zh else "Open order book", "value": wan(value), "delta": f"{len(book)}"},
+        {"label": "滞留订单" if zh else "Stuck orders", "value": f"{len(stuck)}"},
+        {"label": "折扣超标订单行" if zh else "Lines outside the discount band", "value": f"{len(outside)}"},
+    ]
+    lead = ""
+    if top is not None:
+        name = t(f"channel.{top['channel']}", language)
+        lead = (f"销售最多的渠道为{name}（{wan(top['sales'])} 元，同比 {pct(top['growth'])}）。" if zh else
+                f"The largest channel is {name} ({wan(top['sales'])} 元, {pct(top['growth'])} on last year).")
+    b.points = [
+        (f"在手订单 {len(book)} 张，金额 {wan(value)} 元（未开票敞口）；{len(stuck)} 张订单滞留超过阈值。" if zh else
+         f"{len(book)} open orders worth {wan(value)} 元 (unbilled exposure); {len(stuck)} orders stuck "
+         "beyond their threshold."),
+        lead,
+        (f"{len(outside)} 个订单行折扣超出渠道允许范围，涉及金额 {wan(stake)} 元。" if zh else
+         f"{len(outside)} order lines are outside their channel's discount band, {wan(stake)} 元 at stake."),
+    ]
+    return b

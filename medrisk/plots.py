@@ -365,3 +365,31 @@ def tier_chart(tiers: pd.DataFrame, language: str = "zh") -> go.Figure:
     zh = language == "zh"
     return base_layout(fig, "各风险等级的客户与敞口" if zh else "Customers and exposure by risk tier",
                        y_title=t("unit.wan", language), height=400)
+
+
+def funnel_chart(funnel: pd.DataFrame, by: str, language: str = "zh") -> go.Figure:
+    """Share of orders that reached each order-to-cash stage, per group (output of ``order_funnel``)."""
+    fig = go.Figure()
+    stages = [s for s in funnel["stage"].drop_duplicates() if s != "cancelled"]
+    for i, (g, part) in enumerate(funnel[funnel["stage"].isin(stages)].groupby(by, sort=False)):
+        name = t(f"{by}.{g}", language) if by in ("channel", "customer_type") else str(g)
+        labels = part["stage_zh"] if language == "zh" else part["stage"].str.replace("_", " ")
+        fig.add_trace(go.Bar(x=list(labels), y=part["reached_share"], name=name,
+                             marker_color=LINE_COLOURS[i % len(LINE_COLOURS)],
+                             hovertemplate="%{x}: %{y:.1%}<extra>" + name + "</extra>"))
+    fig.update_yaxes(tickformat=".0%")
+    zh = language == "zh"
+    return base_layout(fig, "订单到回款漏斗（到达各阶段的订单占比）" if zh
+                       else "Order to cash: share of orders that reached each stage", height=400)
+
+
+def channel_chart(perf: pd.DataFrame, language: str = "zh") -> go.Figure:
+    """Sales by channel (万元) with growth against the same period last year."""
+    names = [t(f"channel.{c}", language) for c in perf["channel"]]
+    fig = go.Figure(go.Bar(
+        x=names, y=perf["sales"].to_numpy(dtype=float) / 1_000_000, marker_color="#1f5f8b",
+        text=[f"{g:+.0%}" if pd.notna(g) else "" for g in perf["growth"]], textposition="outside",
+        hovertemplate="%{x}: %{y:,.1f}万<extra></extra>"))
+    zh = language == "zh"
+    return base_layout(fig, "各渠道销售额与同比增长" if zh else "Sales by channel, with growth on last year",
+                       y_title=t("unit.wan", language), height=400)
