@@ -16,7 +16,7 @@ import pandas as pd
 from medrisk.i18n import check_language, pct, t, wan
 from medrisk.ledger import Ledger
 
-__all__ = ["Brief", "period_bounds", "month_ends", "receivables_brief", "plan_brief", "management_brief", "window", "orders_brief"]
+__all__ = ["Brief", "period_bounds", "month_ends", "receivables_brief", "plan_brief", "management_brief", "window", "orders_brief", "collections_brief"]
 
 
 @dataclass
@@ -341,5 +341,50 @@ def orders_brief(book: pd.DataFrame, stuck: pd.DataFrame, perf: pd.DataFrame, ou
         lead,
         (f"{len(outside)} 个订单行折扣超出渠道允许范围，涉及金额 {wan(stake)} 元。" if zh else
          f"{len(outside)} order lines are outside their channel's discount band, {wan(stake)} 元 at stake."),
+    ]
+    return b
+
+
+def collections_brief(calls: pd.DataFrame, tasks: pd.DataFrame, disputes: pd.DataFrame, pay: pd.DataFrame,
+                      language: str = "zh") -> Brief:
+    """Summary of the collections report: calls due today, dunning actions, disputes, pay.
+
+    Parameters
+    ----------
+    calls : DataFrame
+        ``Worklist.calls``.
+    tasks : DataFrame
+        ``DunningRun.tasks``.
+    disputes : DataFrame
+        ``DunningRun.disputes``.
+    pay : DataFrame
+        :func:`medrisk.pay.collection_pay`.
+    language : {"zh", "en"}, default="zh"
+    """
+    check_language(language)
+    overdue = int(calls["overdue_amount"].sum()) if len(calls) else 0
+    collectors = calls["collector_id"].nunique() if len(calls) else 0
+    total_pay = int(pay["pay"].sum()) if len(pay) else 0
+    b = Brief()
+    b.figures = {"calls": (len(calls), "count"), "calls_overdue_amount": (overdue, "fen"),
+                 "dunning_actions": (len(tasks), "count"), "disputes": (len(disputes), "count"),
+                 "pay_total": (total_pay, "fen")}
+    zh = language == "zh"
+    b.cards = [
+        {"label": "今日待联系客户" if zh else "Calls due today", "value": f"{len(calls)}",
+         "delta": (f"{collectors} 名催收人" if zh else f"{collectors} collectors")},
+        {"label": "涉及逾期金额" if zh else "Overdue behind the calls", "value": wan(overdue)},
+        {"label": "到期催收动作" if zh else "Dunning actions due", "value": f"{len(tasks)}"},
+        {"label": "争议发票" if zh else "Disputed invoices", "value": f"{len(disputes)}"},
+    ]
+    b.points = [
+        (f"今日 {collectors} 名催收人共需联系 {len(calls)} 家客户，涉及逾期 {wan(overdue)} 元，按优先级排序。" if zh else
+         f"{collectors} collectors have {len(calls)} customer calls today, covering {wan(overdue)} 元 overdue, "
+         "in priority order."),
+        (f"按催收阶段今日应执行 {len(tasks)} 项动作；{len(disputes)} 张争议发票转争议处理队列。" if zh else
+         f"The dunning schedule has {len(tasks)} actions due today; {len(disputes)} disputed invoices go to "
+         "the dispute queue."),
+        (f"本期回款挂钩薪酬合计 {wan(total_pay)} 元。" if zh else
+         f"Collection-linked pay for the period totals {wan(total_pay)} 元."),
     ]
     return b

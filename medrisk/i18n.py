@@ -102,6 +102,14 @@ _LABELS: dict[str, tuple[str, str]] = {
     "coverage": ("客户覆盖率", "Coverage"), "avg_discount": ("平均折扣", "Average discount"),
     "revenue_at_stake": ("涉及金额", "Revenue at stake"), "quantity": ("数量", "Quantity"),
     "open_amount": ("未结应收", "Open receivables"),
+    # collections
+    "worklists": ("今日催收清单（按优先级）", "Today's call lists, by priority"),
+    "dunning": ("到期催收动作", "Dunning actions due"),
+    "disputes": ("争议队列", "Dispute queue"),
+    "pay": ("销售人员回款指标与挂钩薪酬", "Salesperson collection KPIs and linked pay"),
+    "collector": ("催收人", "Collector"), "score": ("优先级分", "Score"), "why": ("原因", "Why"),
+    "recipient": ("对象", "To"), "message": ("内容", "Message"), "salesperson": ("销售人员", "Salesperson"),
+    "pay_amount": ("挂钩薪酬", "Pay"), "overdue_customers": ("逾期客户数", "Overdue customers"),
     # planning
     "quotas": ("{year}年销售指标分解（增长 {growth}）", "Quotas for {year} (growth {growth})"),
     "quota": ("年度指标", "Annual quota"),

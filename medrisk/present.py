@@ -35,9 +35,9 @@ _CSS = """
 .mr-card .d{font-size:12px;color:#888}
 .mr-section{font-size:20px;color:#1f3b57;margin:22px 0 6px 0;border-bottom:1px solid #d6dee6}
 table.mr-table{border-collapse:collapse;font-size:13px;margin:6px 0 14px 0}
-table.mr-table th{background:#1f5f8b;color:#fff;padding:5px 9px;text-align:left}
-table.mr-table td{border-bottom:1px solid #e3e8ee;padding:4px 9px;text-align:left}
-table.mr-table td.num{text-align:right;font-variant-numeric:tabular-nums}
+table.mr-table th{background:#1f5f8b;color:#fff;padding:5px 9px;text-align:left !important}
+table.mr-table td{border-bottom:1px solid #e3e8ee;padding:4px 9px;text-align:left !important}
+table.mr-table td.num{text-align:right !important;font-variant-numeric:tabular-nums}
 .mr-warn{color:#a12d1f}
 </style>
 """

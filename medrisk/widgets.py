@@ -310,3 +310,47 @@ def threshold_tuner(
         exposure_col=exposure_col,
         sales_col=sales_col,
     )
+
+
+def worklist_filter(calls: pd.DataFrame, customers: pd.DataFrame, language: str = "zh",
+                    max_rows: int = 30) -> widgets.VBox:
+    """Filter the day's calls by region and collector in JupyterLab.
+
+    Parameters
+    ----------
+    calls : DataFrame
+        ``Worklist.calls`` (collector_id, customer_id, score, open_amount ...).
+    customers : DataFrame
+        The customers table (for the region of each call).
+    language : {"zh", "en"}, default="zh"
+    max_rows : int, default=30
+
+    Returns
+    -------
+    ipywidgets.VBox
+        ``.children[0]`` region dropdown, ``[1]`` collector dropdown, ``[2]`` HTML table.
+    """
+    data = calls.merge(customers[["customer_id", "region"]], on="customer_id", how="left")
+    every = "全部" if language == "zh" else "All"
+    region = widgets.Dropdown(options=[every] + sorted(data["region"].dropna().unique().tolist()),
+                              description="大区" if language == "zh" else "Region")
+    collector = widgets.Dropdown(options=[every] + sorted(data["collector_id"].dropna().unique().tolist()),
+                                 description="催收人" if language == "zh" else "Collector")
+    table = widgets.HTML()
+    reason = f"reason_{language}"
+
+    def refresh(*_):
+        view = data
+        if region.value != every:
+            view = view[view["region"] == region.value]
+        if collector.value != every:
+            view = view[view["collector_id"] == collector.value]
+        view = view.sort_values("score", ascending=False).head(max_rows)
+        shown = view[["collector_id", "customer_id", "customer_name", "open_amount", reason]].copy()
+        shown["open_amount"] = (shown["open_amount"] / 100).map("{:,.2f}".format)
+        table.value = f"<p>{len(view)} / {len(data)}</p>" + shown.to_html(index=False, escape=True)
+
+    region.observe(refresh, names="value")
+    collector.observe(refresh, names="value")
+    refresh()
+    return widgets.VBox([region, collector, table])
