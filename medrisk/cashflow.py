@@ -28,8 +28,11 @@ due date**, weighted by money (each fen of an invoice is a unit at risk):
 * per segment (default ``customer_type``) and day of delay, the cash hazard
   ``h_cash(d) = cash fen paid at d / fen at risk at d`` and the other hazard
   ``h_other(d)`` are estimated, each shrunk towards the company-wide hazard
-  with ``segment_prior`` invoices' worth of pseudo-exposure per day. Delays
-  beyond ``max_delay_days`` share one constant (memoryless) tail hazard;
+  with ``segment_prior`` invoices' worth of pseudo-exposure per day. From the
+  last delay with at least 20 mean invoices at risk (at most
+  ``max_delay_days``) on, a constant tail hazard fitted to the last 90 seen
+  days and beyond is used: a short history is extrapolated, not read as
+  "nobody ever pays that late";
 * per customer a *frailty* ``theta`` multiplies the segment's cash hazard: a
   gamma-Poisson (empirical Bayes) estimate
   ``theta = (O + m) / (E + m)`` where ``O`` is the cash the customer paid and
@@ -44,20 +47,54 @@ due date**, weighted by money (each fen of an invoice is a unit at risk):
 An optional per-invoice ``p_late`` (probability of not being paid within 30
 days of due, e.g. from :mod:`medrisk.credit`) sharpens the frailty of
 invoices that are not yet 30 days past due: the ``theta`` that makes the model
-give that invoice the same probability of paying by day 30 is blended (on the
-log scale, weight ``p_late_weight``) with its customer's ``theta``.
+give that invoice, seen from its invoice date, the same probability of no
+cash by day 30 is blended (on the log scale, weight ``p_late_weight``) with
+its customer's ``theta``.
+
+The receipt calendar
+--------------------
+The model draws a *raw* payment day; receipts are then *booked* the way the
+history shows them:
+
+* **weekends**: when under 5% of the receipts fall on a Saturday or Sunday,
+  weekend receipts are booked on the Friday before (or the Monday after, when
+  Mondays take more cash than Fridays); see ``weekend`` of
+  :func:`fit_payment_timing`;
+* **payment runs** (付款日): some customers pay on a fixed day of the month,
+  so a raw payment day goes to the nearest run. Which customers, and on
+  which day, is a posterior per customer: the clear cases (4+ receipts, 40%
+  on one day of the month, or on the Friday before it when it fell on a
+  weekend) give the population's statistics: the share of run payers per
+  customer type (the prior), the common run days and how often a run payer's
+  receipt lands on its day; each customer's receipt days then give the
+  likelihood of "runs on day d" against "any day" (binomial). A new customer
+  with two receipts on the 25th is already almost surely a 25th payer; one
+  without history is a run payer with its type's prior probability, on the
+  common days. Monthly payment runs make weekly receipts swing with the
+  calendar; booking them is what lets the weekly forecast follow the swing.
+
+Both enter as *cuts*: the last raw day that is booked on or before each
+period end, so the expected cash per period stays one difference of the
+cumulative incidence per invoice and booking option (mixed with the
+customer's posterior weights), and conditioning on "still open on ``as_of``"
+means "raw day after the cut of ``as_of``".
 
 Intervals
 ---------
-Vectorised Monte Carlo over open invoices x draws (fixed ``seed``): in each
-draw every customer's ``theta`` is drawn from its gamma posterior (so the
-invoices of one customer move together), all thetas are multiplied by a
-common log-normal "collection climate" shock (``timing_shock``), and each
-invoice's payment day is drawn by inverse transform from its conditional
-distribution, then whether that exit is cash. The sales part adds the sales
-forecast's own uncertainty (its 95% band as a normal, one shared z per draw).
-The point forecast is the exact expectation; the interval is the simulated
-spread around it.
+Monte Carlo with a fixed ``seed``. In each draw every customer's ``theta``
+is drawn from its gamma posterior (so the invoices of one customer move
+together) and all are multiplied by a common log-normal "collection
+climate" shock (``timing_shock``). Then, ``interval_method="exact"``: each
+invoice's exit period is drawn by inverse transform from its conditional
+distribution (vectorised over invoices x draws), then whether that exit is
+cash, each customer's booking option drawn from its posterior; ``"fast"``
+(chosen by ``"auto"`` for large books): given the shared draws the invoices
+are independent, so each period's cash is a normal with the exact
+conditional mean and variance, tabulated per customer over frailty
+deviations (the booking option enters mixed, as if drawn per invoice).
+The sales part adds the sales forecast's own uncertainty (its 95% band as a
+normal, one shared z per draw). The point forecast is the exact
+expectation; the interval is the simulated spread around it.
 
 Periods
 -------
@@ -93,8 +130,14 @@ __all__ = [
     "recent_sales_forecast",
     "backtest_cash_in",
     "COMPONENTS",
+    "INTERVAL_METHODS",
+    "EXACT_CELLS",
 ]
 
+#: Ways to simulate the intervals (see :func:`cash_in_forecast`).
+INTERVAL_METHODS = ("auto", "exact", "fast")
+#: ``interval_method="auto"`` simulates exactly up to this many open invoices x draws.
+EXACT_CELLS = 20_000_000
 #: Components of the cash-in forecast, in the order they are reported.
 COMPONENTS = ("open_invoices", "new_sales", "total")
 _LEVELS = (80, 95)
@@ -102,6 +145,8 @@ _Z = {80: 1.2815515655446004, 95: 1.959963984540054}
 _LOG_THETA = np.round(np.arange(-3.0, 3.0 + 1e-9, 0.05), 10)  # frailty grid (~5% steps)
 _MAX_EXIT = 0.999  # a day's total exit probability is capped below 1
 _LATE_DAYS = 30  # p_late: not paid within 30 days of due (DOMAIN.md, medrisk.demo)
+_RUN_MIN, _RUN_SHARE = 4, 0.4  # a clear payment-run customer: 4+ receipts and 40% on one day
+_TAIL_MARGIN = 100  # columns kept after the horizon (payment runs, weekends, the tail)
 
 
 # --------------------------------------------------------------------------- arguments
@@ -161,7 +206,7 @@ def _weekday(days: np.ndarray) -> np.ndarray:
 
 
 def _weekend_move(days: np.ndarray, rule: str) -> np.ndarray:
-    """The day a receipt due on ``days`` is booked: weekends to Friday before or Monday after."""
+    """Return the day a receipt due on ``days`` is booked after the weekend rule."""
     days = np.asarray(days, dtype=np.int64)
     wd = _weekday(days)
     if rule == "friday":
@@ -188,7 +233,7 @@ def _month_of(days: np.ndarray) -> np.ndarray:
 
 
 def _run_day(month: np.ndarray, dom: np.ndarray) -> np.ndarray:
-    """The payment-run day ``dom`` of month codes ``month`` (clipped to the month's last day)."""
+    """Return the payment-run day ``dom`` of months ``month`` (clipped to the month's last day)."""
     first = np.asarray(month, dtype=np.int64).astype("datetime64[M]").astype("datetime64[D]")
     nxt = (np.asarray(month, dtype=np.int64) + 1).astype("datetime64[M]").astype("datetime64[D]")
     length = (nxt - first).astype(np.int64)
@@ -211,11 +256,11 @@ def _run_cut(days: np.ndarray, dom: np.ndarray, rule: str) -> np.ndarray:
         best = np.where(ok, r, best)
         best_m = np.where(ok, m + k, best_m)
     nxt = _run_day(best_m + 1, dom)
-    return (best + nxt) // 2
+    return (best + nxt - 1) // 2  # raw x goes to the earlier run when x - best < nxt - x
 
 
 def _run_snap(days: np.ndarray, dom: np.ndarray, rule: str) -> np.ndarray:
-    """The booked day of a run payer's receipt whose raw day is ``days``: the nearest run."""
+    """Return the booked day of a run payer's receipt whose raw day is ``days``: the nearest run."""
     days = np.asarray(days, dtype=np.int64)
     m = _month_of(days)
     prev, cur, nxt = (_run_day(m + k, dom) for k in (-1, 0, 1))
@@ -226,8 +271,13 @@ def _run_snap(days: np.ndarray, dom: np.ndarray, rule: str) -> np.ndarray:
 
 
 def _detect_calendar(ledger: Ledger, day: int, w0: int, cust_ids: pd.Index, weekend: str,
-                     run_share: float = 0.4, run_min: int = 4):
-    """Weekend rule and per-customer payment-run day (0: none) from receipts up to ``day``."""
+                     cust_group: np.ndarray | None = None):
+    """Weekend rule and each customer's posterior over payment-run days, from receipts to ``day``.
+
+    Returns the rule, ``doms`` and ``weights`` of shape (customers, options):
+    option 0 is "no payment run" (day 0), option 1 the customer's own most
+    likely run day outside the common ones, then the common run days.
+    """
     pay = ledger.payments
     p_day = pay["payment_date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(
         np.int64)
@@ -243,15 +293,16 @@ def _detect_calendar(ledger: Ledger, day: int, w0: int, cust_ids: pd.Index, week
             weekend = "friday" if share[4] >= share[0] else "monday"
     from medrisk.receivables import _positions
 
+    n_c = len(cust_ids)
+    none = (weekend, np.zeros((n_c, 1), np.int64), np.ones((n_c, 1)))
     cust = _positions(pay["customer_id"][keep].reset_index(drop=True), pd.Series(cust_ids))
     ok = cust >= 0
     cust, p_day, wd = cust[ok], p_day[ok], wd[ok]
-    run = np.zeros(len(cust_ids), np.int64)
     if len(cust) == 0:
-        return weekend, run
+        return none
     dom = (p_day.astype("datetime64[D]") - p_day.astype("datetime64[D]").astype("datetime64[M]")
            .astype("datetime64[D]")).astype(np.int64) + 1
-    cands = [dom]
+    cands = [dom]  # a run that fell on a weekend was booked on the Friday before (Monday after)
     if weekend == "friday":
         cands += [np.where(wd == 4, dom + 1, 0), np.where(wd == 4, dom + 2, 0)]
     elif weekend == "monday":
@@ -259,12 +310,42 @@ def _detect_calendar(ledger: Ledger, day: int, w0: int, cust_ids: pd.Index, week
     c_all = np.concatenate([cust] * len(cands))
     d_all = np.clip(np.concatenate(cands), 0, 31)
     valid = d_all > 0
-    counts = np.bincount(c_all[valid] * 32 + d_all[valid], minlength=len(cust_ids) * 32).reshape(-1, 32)
-    n_pay = np.bincount(cust, minlength=len(cust_ids))
-    best = counts.argmax(axis=1)
-    share = counts.max(axis=1) / np.maximum(n_pay, 1)
-    run = np.where((counts.max(axis=1) >= run_min) & (share >= run_share), best, 0)
-    return weekend, run
+    m = np.bincount(c_all[valid] * 32 + d_all[valid], minlength=n_c * 32).reshape(-1, 32)[:, 1:]
+    n = np.bincount(cust, minlength=n_c).astype(np.float64)
+    top, best = m.max(axis=1), m.argmax(axis=1)
+    hard = (top >= _RUN_MIN) & (top >= _RUN_SHARE * n)  # clear cases: the population's statistics
+    if hard.sum() < 3:
+        return none
+    q0 = float(m[~hard].sum() / max(n[~hard].sum() * 31, 1.0))  # P(a receipt matches a day | none)
+    q0 = float(np.clip(q0, 1e-3, 0.5))
+    rho = float(np.clip(top[hard].sum() / n[hard].sum(), q0 + 0.01, 0.99))  # ... | run on that day
+    w_hard = np.bincount(best[hard], minlength=31)
+    w = (w_hard + 0.5) / (hard.sum() + 15.5)
+    rich = n >= 2 * _RUN_MIN
+    pi = hard[rich].sum() / rich.sum() if rich.sum() >= 10 else hard.sum() / max((n > 0).sum(), 1)
+    pi_c = np.full(n_c, pi)
+    if cust_group is not None:  # per customer type, shrunk to the company's share
+        g = np.asarray(cust_group, dtype=np.int64)
+        det = np.bincount(g[rich], hard[rich].astype(float), g.max() + 1)
+        cnt = np.bincount(g[rich], minlength=g.max() + 1)
+        pi_c = ((det + 10 * pi) / (cnt + 10))[g]
+    pi_c = np.clip(pi_c, 1e-4, 1 - 1e-4)
+    llr = m * np.log(rho / q0) + (n[:, None] - m) * np.log((1 - rho) / (1 - q0))
+    log_day = np.log(pi_c[:, None] * w[None, :]) + llr
+    log_none = np.log(1 - pi_c)
+    top_log = np.maximum(log_day.max(axis=1), log_none)
+    p_day_ = np.exp(log_day - top_log[:, None])
+    p_none = np.exp(log_none - top_log)
+    tot = p_day_.sum(axis=1) + p_none
+    p_day_, p_none = p_day_ / tot[:, None], p_none / tot
+    common = np.flatnonzero(w_hard >= 0.05 * hard.sum())[:8]  # common run days (0-based)
+    rest = p_day_.copy()
+    rest[:, common] = 0.0
+    own = rest.argmax(axis=1)
+    doms = np.column_stack([np.zeros(n_c, np.int64), own + 1,
+                            np.broadcast_to(common + 1, (n_c, len(common)))])
+    weights = np.column_stack([p_none, rest.sum(axis=1), p_day_[:, common]])
+    return weekend, doms.astype(np.int64), weights
 
 
 # --------------------------------------------------------------------------- periods
@@ -285,7 +366,7 @@ def _period_days(day: int, horizon: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cash_periods(as_of, horizon: str = "13W") -> pd.DataFrame:
-    """The periods of a cash-in forecast made on ``as_of``.
+    """Return the periods of a cash-in forecast made on ``as_of``.
 
     Parameters
     ----------
@@ -330,18 +411,20 @@ class PaymentTiming:
     segments : DataFrame
         One row per segment (its ``segment`` columns), in code order.
     lo, hi : int
-        First and last delay (days after due) of the daily grid; delays after
-        ``hi`` share the tail hazard.
+        First and last delay (days after due) of the daily grid.
     hazard_cash, hazard_other : ndarray of shape (n_segments, hi - lo + 1)
-        Daily hazards per segment.
+        Daily hazards per segment; after the last delay seen often enough in
+        the history they equal the tail hazards.
     tail_cash, tail_other : ndarray of shape (n_segments,)
-        Daily hazards after ``hi``.
+        Constant daily hazards of the tail (also used after ``hi``).
     customers : DataFrame
-        Per customer with history or open invoices: ``customer_id``,
+        Per customer of the ledger's invoices (sorted by id; one without
+        history before ``as_of`` has ``theta`` 1): ``customer_id``,
         ``observed`` (cash paid, in mean invoices), ``expected`` (what the
         segment hazard expected), ``theta`` (posterior mean frailty), the
-        gamma posterior ``alpha``, ``beta``, and ``run_day`` (the day of the
-        month of the customer's payment run, 0 when it pays any day).
+        gamma posterior ``alpha``, ``beta``, ``run_day`` (the most likely day
+        of the month of the customer's payment run, 0 for "pays any day") and
+        ``p_run`` (the probability that it pays in monthly runs).
     invoice_segment : ndarray
         Segment code of every ledger invoice (ledger order).
     invoice_customer : ndarray
@@ -349,6 +432,12 @@ class PaymentTiming:
     terms_mix : DataFrame
         Share of the last year's invoiced amount per (segment code, terms days),
         used for sales not yet invoiced.
+    run_doms, run_weights : ndarray of shape (n_customers, n_options)
+        Each customer's posterior over where its receipts are booked: option 0
+        "any day" (day 0), option 1 its own most likely uncommon run day, then
+        the common run days (see the module docstring).
+    params : dict
+        The fitting parameters, and ``weekend``: the weekend rule in use.
     """
 
     as_of: pd.Timestamp
@@ -364,10 +453,12 @@ class PaymentTiming:
     invoice_segment: np.ndarray
     invoice_customer: np.ndarray
     terms_mix: pd.DataFrame
+    run_doms: np.ndarray
+    run_weights: np.ndarray
     params: dict = field(default_factory=dict)
 
     def booked_cut(self, days: np.ndarray, cust: np.ndarray) -> np.ndarray:
-        """Last raw payment day booked on or before ``days`` (shape (n, k)) for customers ``cust``.
+        """Last raw payment day booked on or before each of ``days``, per booking option.
 
         Parameters
         ----------
@@ -378,34 +469,14 @@ class PaymentTiming:
 
         Returns
         -------
-        ndarray of int, shape (n, k)
+        ndarray of int, shape (n, n_options, k)
         """
         rule = self.params.get("weekend", "none")
         days = np.asarray(days, dtype=np.int64)
         table = np.empty((32, len(days)), np.int64)  # row 0: no payment run; row d: run day d
         table[0] = _weekend_cut(days, rule)
         table[1:] = _run_cut(days[None, :], np.arange(1, 32)[:, None], rule)
-        return table[self.customers["run_day"].to_numpy()[cust]]
-
-    def booked_table(self, first: int, last: int) -> np.ndarray:
-        """Booked day of every raw day ``first .. last`` (columns) per run day 0-31 (rows).
-
-        Parameters
-        ----------
-        first, last : int
-            Day numbers.
-
-        Returns
-        -------
-        ndarray of int, shape (32, last - first + 1)
-            Row 0 applies the weekend rule only; row ``d`` the payment run on day ``d``.
-        """
-        rule = self.params.get("weekend", "none")
-        raw = np.arange(first, last + 1, dtype=np.int64)
-        table = np.empty((32, len(raw)), np.int64)
-        table[0] = _weekend_move(raw, rule)
-        table[1:] = _run_snap(raw[None, :], np.arange(1, 32)[:, None], rule)
-        return table
+        return table[self.run_doms[cust]]
 
     def curves(self, seg: np.ndarray, log_theta: np.ndarray, extra_days: int):
         """Survival and cash incidence on the grid for (segment, frailty) rows.
@@ -618,7 +689,18 @@ def fit_payment_timing(
     ubar = np.where(c_n > 0, c_sum / np.maximum(c_n, 1), mean_inv)
     alpha = observed / ubar + customer_prior
     beta = expected / ubar + customer_prior
-    weekend_rule, run_day = _detect_calendar(ledger, day, w0, cust_ids, weekend)
+    cust_group = None
+    if "customer_type" in ledger.customers.columns:
+        from medrisk.receivables import _positions
+
+        pos = _positions(pd.Series(np.asarray(cust_ids, dtype=object)),
+                         ledger.customers["customer_id"].reset_index(drop=True))
+        types = ledger.customers["customer_type"].to_numpy(dtype=object)
+        cust_group = pd.factorize(np.where(pos >= 0, types[np.maximum(pos, 0)], None),
+                                  use_na_sentinel=False)[0]
+    weekend_rule, run_doms, run_weights = _detect_calendar(ledger, day, w0, cust_ids, weekend,
+                                                           cust_group)
+    best_opt = run_weights.argmax(axis=1)
     customers = pd.DataFrame({
         "customer_id": np.asarray(cust_ids, dtype=object),
         "observed": observed / ubar,
@@ -626,7 +708,8 @@ def fit_payment_timing(
         "theta": alpha / beta,
         "alpha": alpha,
         "beta": beta,
-        "run_day": run_day,
+        "run_day": run_doms[np.arange(len(run_doms)), best_opt],
+        "p_run": 1.0 - run_weights[:, 0],
     })
 
     # terms mix of the last year's invoices, for sales not yet invoiced
@@ -656,6 +739,8 @@ def fit_payment_timing(
         invoice_segment=seg_codes,
         invoice_customer=cust_codes,
         terms_mix=terms_mix,
+        run_doms=run_doms,
+        run_weights=run_weights,
         params={
             "lookback_days": lookback_days,
             "max_delay_days": max_delay_days,
@@ -676,8 +761,8 @@ class _Open:
     seg: np.ndarray
     cust: np.ndarray
     due: np.ndarray
-    age: np.ndarray  # raw delay known to be survived (booked after as_of), clipped to hi
-    shift: np.ndarray  # days the age was clipped by (the tail is memoryless)
+    shift: np.ndarray  # days very old invoices are moved back by (the tail is memoryless)
+    weights: np.ndarray  # (n, options): the customer's booking-option probabilities
     log_theta: np.ndarray  # posterior-mean log frailty (after p_late)
 
 
@@ -691,18 +776,32 @@ def _open_invoices(ledger: Ledger, day: int, timing: PaymentTiming, p_late, p_la
     amount = open_amt[open_amt > 0].astype(np.float64)
     due = book.due_day[rows]
     cust = timing.invoice_customer[rows]
-    age = timing.booked_cut(np.array([day]), cust)[:, 0] - due
-    clipped = np.minimum(age, timing.hi)
+    shift = np.maximum(day - due - timing.hi - 60, 0)
     log_theta = np.log(timing.customers["theta"].to_numpy()[cust])
     seg = timing.invoice_segment[rows]
     if p_late is not None and len(rows):
-        log_theta = _blend_p_late(ledger, rows, seg, age, log_theta, timing, p_late, p_late_weight,
+        log_theta = _blend_p_late(ledger, rows, seg, day - due, log_theta, timing, p_late,
+                                  p_late_weight,
                                   extra_days)
-    return _Open(rows, amount, seg, cust, due, clipped, age - clipped, log_theta)
+    return _Open(rows, amount, seg, cust, due, shift, timing.run_weights[cust], log_theta)
+
+
+def _cut_columns(op: _Open, timing: PaymentTiming, bounds: np.ndarray,
+                 extra_days: int) -> np.ndarray:
+    """Grid column of the raw cut of each boundary day, per invoice and booking option.
+
+    ``bounds[0]`` is ``as_of``: column ``[:, :, 0]`` is the delay an open
+    invoice is known to have survived. Shape (n, options, len(bounds)).
+    """
+    cuts = timing.booked_cut(bounds, op.cust)
+    return timing.column(cuts - (op.due + op.shift)[:, None, None], extra_days)
 
 
 def _blend_p_late(ledger, rows, seg, age, log_theta, timing, p_late, weight, extra_days):
     """Blend each not-yet-late invoice's frailty with the one its ``p_late`` implies."""
+    if isinstance(p_late, pd.Series):  # e.g. CreditModel.predict_proba: indexed by invoice_id
+        p_late = pd.DataFrame({"invoice_id": p_late.index.to_numpy(dtype=object),
+                               "p_late": p_late.to_numpy(dtype=np.float64)})
     if not isinstance(p_late, pd.DataFrame) or not {"invoice_id", "p_late"} <= set(p_late.columns):
         raise ParamsError(
             "p_late must be a DataFrame with columns invoice_id and p_late; got "
@@ -748,7 +847,11 @@ def _quantize(log_theta: np.ndarray) -> np.ndarray:
 
 
 def _open_expected(op: _Open, timing: PaymentTiming, starts, ends, extra_days: int):
-    """Exact expected cash per period (fen), P(paid in horizon) and P(never) per invoice."""
+    """Exact expected cash per period (fen), P(cash per period) and P(never) per invoice.
+
+    Mixed over the booking options: P(cash in k | open) = sum_o w_o (CIF_o(k)
+    - CIF_o(k - 1)) / sum_o w_o S_o(as_of), each option with its own cuts.
+    """
     n_p = len(starts)
     if len(op.rows) == 0:
         return np.zeros(n_p), np.zeros((0, n_p)), np.zeros(0)
@@ -757,15 +860,13 @@ def _open_expected(op: _Open, timing: PaymentTiming, starts, ends, extra_days: i
     row = row.ravel()
     surv, cif, _ = timing.curves(uk // len(_LOG_THETA), _LOG_THETA[uk % len(_LOG_THETA)],
                                  extra_days)
-    col = lambda delay: timing.column(delay, extra_days)  # noqa: E731
-    base = op.due + op.shift
-    s_a = surv[row, col(op.age)]
-    c_a = cif[row, col(op.age)]
     bounds = np.concatenate([[starts[0] - 1], ends])
-    cuts = timing.booked_cut(bounds, op.cust)
-    c_b = cif[row[:, None], col(np.maximum(cuts - base[:, None], op.age[:, None]))]
-    c_b[:, 0] = c_a
-    prob = np.diff(c_b, axis=1) / np.maximum(s_a, 1e-300)[:, None]
+    cols = _cut_columns(op, timing, bounds, extra_days)  # (n, O, n_p + 1)
+    r3 = row[:, None, None]
+    c = cif[r3, cols]
+    w = op.weights
+    s_a = np.maximum((w * surv[row[:, None], cols[:, :, 0]]).sum(axis=1), 1e-300)
+    prob = np.einsum("no,nop->np", w, np.diff(c, axis=2)) / s_a[:, None]
     prob = np.clip(prob, 0.0, 1.0)
     # never: what neither the grid nor the (geometric) tail ever pays in cash
     last = surv.shape[1] - 1
@@ -774,21 +875,21 @@ def _open_expected(op: _Open, timing: PaymentTiming, starts, ends, extra_days: i
     to = timing.tail_other[uk // len(_LOG_THETA)]
     share_tail = np.where(tp + to > 0, tp / np.maximum(tp + to, 1e-300), 0.0)
     cif_inf = cif[:, last] + surv[:, last] * share_tail
-    p_never = 1.0 - (cif_inf[row] - c_a) / np.maximum(s_a, 1e-300)
+    paid_ever = (w * (cif_inf[row][:, None] - c[:, :, 0])).sum(axis=1) / s_a
     mean = prob.T @ op.amount
-    return mean, prob, np.clip(p_never, 0.0, 1.0)
+    return mean, prob, np.clip(1.0 - paid_ever, 0.0, 1.0)
 
 
 def _open_simulate(op: _Open, timing: PaymentTiming, starts, ends, extra_days: int,
                    n_draws: int, timing_shock: float, rng: np.random.Generator,
                    chunk_cells: int = 2_000_000) -> np.ndarray:
-    """Simulated cash per (draw, period), fen.
+    """Simulate cash per (draw, period), in fen.
 
     Per draw: each customer's frailty from its gamma posterior times a common
-    shock; each invoice's raw payment day by inverse transform of its
-    conditional exit distribution (a binary search bounded to the horizon
-    within its curve row); cash or not by the cash share of that day; then
-    booked by the receipt calendar (weekends, payment runs).
+    shock; each invoice's exit period by inverse transform of its conditional
+    exit distribution, read at the raw-day cuts of the period ends (which hold
+    the receipt calendar: weekends, payment runs); then cash or not with the
+    cash share of that period's exits.
     """
     n_p = len(starts)
     out = np.zeros((n_draws, n_p))
@@ -797,70 +898,141 @@ def _open_simulate(op: _Open, timing: PaymentTiming, starts, ends, extra_days: i
         return out
     q = len(_LOG_THETA)
     segs = np.unique(op.seg)
-    surv, _, share = timing.curves(np.repeat(segs, q), np.tile(_LOG_THETA, len(segs)), extra_days)
+    surv, cif, _ = timing.curves(np.repeat(segs, q), np.tile(_LOG_THETA, len(segs)), extra_days)
     n_col = surv.shape[1]
-    surv_flat = surv.ravel()
-    share_flat = share.ravel().astype(np.float32)
-    r0 = np.searchsorted(segs, op.seg) * q
-    col_a = timing.column(op.age, extra_days)
-    base = op.due + op.shift
-    # raw days that can be booked inside the horizon: searched up to 40 days past its end
-    margin = 40
-    col_end = timing.column(ends[-1] + margin - base, extra_days)
-    steps = int(np.ceil(np.log2(int(np.max(np.maximum(col_end - col_a, 1))) + 1)))
-    first, last = int(starts[0]) - 1 - margin, int(ends[-1]) + margin
-    booked = timing.booked_table(first, last)
-    per_tab = np.searchsorted(starts, booked, side="right") - 1
-    per_tab[(booked < starts[0]) | (booked > ends[-1])] = -1
-    per_tab = np.concatenate([per_tab, np.full((32, 1), -1)], axis=1).astype(np.int32)
-    width = per_tab.shape[1]
-    per_flat = per_tab.ravel()
-    dom = timing.customers["run_day"].to_numpy()[op.cust]
-    # per invoice: where its raw day 0 falls in the booking table (raw = base + col - 1 + lo)
-    tab_off = (dom * width + (base - 1 + timing.lo - first)).astype(np.int64)
+    surv_flat = surv.ravel().astype(np.float32)
+    cif_flat = cif.ravel().astype(np.float32)
+    r0 = (np.searchsorted(segs, op.seg) * q).astype(np.int32)
+    bounds = np.concatenate([[starts[0] - 1], ends])
+    ccol = _cut_columns(op, timing, bounds, extra_days).astype(np.int32)  # (n, O, n_p + 1)
+    n_o = ccol.shape[1]
+    ccol_flat = ccol.ravel()
     cust_u, cust_inv = np.unique(op.cust, return_inverse=True)
     cust_inv = cust_inv.ravel()
+    cum_w = np.cumsum(timing.run_weights[cust_u], axis=1)  # booking option per customer
     alpha = timing.customers["alpha"].to_numpy()[cust_u]
-    col_a32 = col_a.astype(np.int32)
-    col_end32 = col_end.astype(np.int32)
+    log_alpha = np.log(alpha)
+    lt0 = ((op.log_theta - _LOG_THETA[0]) / (_LOG_THETA[1] - _LOG_THETA[0])).astype(np.float32)
+    inv_step = np.float32(1.0 / (_LOG_THETA[1] - _LOG_THETA[0]))
+    amount = op.amount
     step = max(1, chunk_cells // max(n, 1))
     for d0 in range(0, n_draws, step):
         k = min(step, n_draws - d0)
         g = rng.gamma(alpha[None, :], 1.0, size=(k, len(cust_u)))
-        dev = np.log(np.maximum(g, 1e-300) / alpha[None, :])  # log(theta / posterior mean)
-        shock = timing_shock * rng.standard_normal(k)
-        lt = op.log_theta[None, :] + dev[:, cust_inv] + shock[:, None]
-        rowc = ((r0[None, :] + _quantize(lt)) * n_col).astype(np.int64)
-        # raw exit column: the first column after col_a whose survival drops to s_a * u
-        target = surv_flat[rowc + col_a32] * rng.random((k, n))
-        pos = np.broadcast_to(col_a32, (k, n)).copy()  # survival at pos is still above target
-        for b in range(steps - 1, -1, -1):
-            nxt = pos + np.int32(1 << b)
-            ok = surv_flat[rowc + np.minimum(nxt, col_end32)] > target
-            pos = np.where(ok & (nxt <= col_end32), nxt, pos)
-        col = pos + 1  # first column at or below the target; past col_end: not in the horizon
-        found = col <= col_end32
-        col = np.minimum(col, n_col - 1)
-        is_cash = rng.random((k, n), dtype=np.float32) < share_flat[rowc + col]
-        raw_idx = np.clip(tab_off + col, dom * width, dom * width + width - 1)
-        per = per_flat[raw_idx]
-        hit = found & is_cash & (per >= 0)
-        cell = (np.arange(k)[:, None] * n_p + per)[hit]
-        w = np.broadcast_to(op.amount[None, :], (k, n))[hit]
+        dev = (np.log(np.maximum(g, 1e-300)) - log_alpha[None, :]).astype(np.float32)
+        dev += (timing_shock * rng.standard_normal((k, 1))).astype(np.float32)
+        lvl = np.rint(lt0[None, :] + dev[:, cust_inv] * inv_step)
+        np.clip(lvl, 0, q - 1, out=lvl)
+        rowc = (r0[None, :] + lvl.astype(np.int32)) * np.int32(n_col)
+        if n_o > 1:
+            u = rng.random((k, len(cust_u)))
+            opt = np.minimum((u[:, :, None] > cum_w[None, :, :]).sum(axis=2), n_o - 1)
+            row_base = (np.arange(n)[None, :] * n_o + opt[:, cust_inv]) * (n_p + 1)
+        else:
+            row_base = np.broadcast_to(np.arange(n)[None, :] * (n_p + 1), (k, n))
+        s_prev = surv_flat[rowc + ccol_flat[row_base]]
+        target = s_prev * rng.random((k, n), dtype=np.float32)
+        per = np.zeros((k, n), np.int32)  # periods whose end the invoice survives
+        for j in range(1, n_p + 1):
+            per += surv_flat[rowc + ccol_flat[row_base + j]] > target
+        exits = per < n_p
+        flat = row_base + np.minimum(per, n_p - 1)
+        c_lo, c_hi = ccol_flat[flat], ccol_flat[flat + 1]
+        d_cash = cif_flat[rowc + c_hi] - cif_flat[rowc + c_lo]
+        d_exit = surv_flat[rowc + c_lo] - surv_flat[rowc + c_hi]
+        u2 = rng.random((k, n), dtype=np.float32) * d_exit
+        hit = exits & (u2 < d_cash)
+        cell = (np.arange(k, dtype=np.int64)[:, None] * n_p + per)[hit]
+        w = np.broadcast_to(amount[None, :], (k, n))[hit]
         out[d0:d0 + k] = np.bincount(cell, w, k * n_p).reshape(k, n_p)
+    return out
+
+
+_DELTA = np.arange(-2.0, 2.0 + 1e-9, 0.5)  # frailty deviations the fast method tabulates
+_POLY_DEGREE = 4
+
+
+def _open_simulate_clt(op: _Open, timing: PaymentTiming, starts, ends, extra_days: int,
+                       n_draws: int, timing_shock: float, rng: np.random.Generator) -> np.ndarray:
+    """Simulate cash per (draw, period), in fen, for large books (shared factors only).
+
+    The shared factors are simulated as in :func:`_open_simulate` (customer
+    frailties from their posteriors, the common shock); given them, the
+    invoices are independent, so each period's cash is drawn from a normal
+    with the exact conditional mean and variance. Both are tabulated once per
+    customer on a grid of frailty deviations (:data:`_DELTA`, log scale, -2 to
+    2) and fitted with a quartic in the deviation, so each draw costs a few
+    dense (draws x customers) @ (customers x periods) products: the cost no
+    longer grows with invoices x draws.
+    """
+    n_p = len(starts)
+    n = len(op.rows)
+    if n == 0:
+        return np.zeros((n_draws, n_p))
+    cust_u, cust_inv = np.unique(op.cust, return_inverse=True)
+    cust_inv = cust_inv.ravel()
+    n_c, n_d = len(cust_u), len(_DELTA)
+    # P(cash in period k | open now) per invoice, for every tabulated deviation
+    q = len(_LOG_THETA)
+    segs = np.unique(op.seg)
+    surv, cif, _ = timing.curves(np.repeat(segs, q), np.tile(_LOG_THETA, len(segs)), extra_days)
+    n_col = surv.shape[1]
+    surv_flat, cif_flat = surv.ravel(), cif.ravel()
+    r0 = np.searchsorted(segs, op.seg) * q
+    bounds = np.concatenate([[starts[0] - 1], ends])
+    ccol = _cut_columns(op, timing, bounds, extra_days)  # (n, O, n_p + 1)
+    w_opt = op.weights
+    key = (cust_inv[:, None] * n_d * n_p + np.arange(n_p)[None, :]).ravel()
+    mean_tab = np.zeros(n_c * n_d * n_p)
+    var_tab = np.zeros(n_c * n_d * n_p)
+    a1, a2 = op.amount[:, None], op.amount[:, None] ** 2
+    for j, delta in enumerate(_DELTA):
+        rowc = (r0 + _quantize(op.log_theta + delta)) * n_col
+        c = cif_flat[rowc[:, None, None] + ccol]
+        s_a = np.maximum((w_opt * surv_flat[rowc[:, None] + ccol[:, :, 0]]).sum(axis=1), 1e-300)
+        prob = np.einsum("no,nop->np", w_opt, np.diff(c, axis=2)) / s_a[:, None]
+        np.clip(prob, 0.0, 1.0, out=prob)
+        mean_tab += np.bincount(key + j * n_p, (a1 * prob).ravel(), len(mean_tab))
+        var_tab += np.bincount(key + j * n_p, (a2 * prob * (1 - prob)).ravel(), len(var_tab))
+    # per customer and period, a quartic in the deviation fitted to the tabulated values:
+    # each draw is then a few dense products (draws x customers) @ (customers x periods)
+    vander = np.vander(_DELTA, _POLY_DEGREE + 1, increasing=True)
+    proj = np.linalg.pinv(vander)  # (degree + 1, n_d)
+    coef_mean = np.einsum("md,cdp->mcp", proj, mean_tab.reshape(n_c, n_d, n_p))
+    coef_var = np.einsum("md,cdp->mcp", proj, var_tab.reshape(n_c, n_d, n_p))
+    alpha = timing.customers["alpha"].to_numpy()[cust_u]
+    log_alpha = np.log(alpha)
+    out = np.empty((n_draws, n_p))
+    step = max(1, 4_000_000 // max(n_c, 1))
+    for d0 in range(0, n_draws, step):
+        k = min(step, n_draws - d0)
+        g = rng.gamma(alpha[None, :], 1.0, size=(k, n_c))
+        dev = np.log(np.maximum(g, 1e-300)) - log_alpha[None, :]
+        dev += timing_shock * rng.standard_normal((k, 1))
+        np.clip(dev, _DELTA[0], _DELTA[-1], out=dev)
+        mean = np.zeros((k, n_p))
+        var = np.zeros((k, n_p))
+        power = np.ones_like(dev)
+        for m in range(_POLY_DEGREE + 1):
+            mean += power @ coef_mean[m]
+            var += power @ coef_var[m]
+            power *= dev
+        out[d0:d0 + k] = np.maximum(
+            mean + np.sqrt(np.maximum(var, 0)) * rng.standard_normal((k, n_p)), 0.0)
     return out
 
 
 # --------------------------------------------------------------------------- new sales
 def recent_sales_forecast(ledger: Ledger, as_of, h: int = 12, rel_sd: float = 0.15) -> pd.DataFrame:
-    """A simple monthly sales forecast, used when :mod:`medrisk.forecast` is not available.
+    """Forecast monthly sales simply; the fallback when :mod:`medrisk.forecast` is absent.
 
     Seasonal naive with growth: each month's invoiced amount one year earlier
     times the growth of the last 365 days over the 365 before (clipped to
     0.7-1.5). Without two years of history, the last 365 (or fewer) days'
-    daily rate times the days of the month. The band is a normal with
-    relative standard deviation ``rel_sd``. Only invoices issued on or before
-    ``as_of`` are read.
+    daily rate times the days of the month, with a log-linear trend fitted to
+    its 30-day blocks (at least six; at most +-5% per 30 days). The band is a
+    normal with relative standard deviation ``rel_sd``. Only invoices issued
+    on or before ``as_of`` are read.
 
     Parameters
     ----------
@@ -895,7 +1067,8 @@ def recent_sales_forecast(ledger: Ledger, as_of, h: int = 12, rel_sd: float = 0.
     cum_amt = np.concatenate([[0.0], np.cumsum(amt[np.argsort(inv_day, kind="stable")])])
 
     def total(a, b):  # invoiced in [a, b)
-        return cum_amt[np.searchsorted(cum_day, b, "left")] - cum_amt[np.searchsorted(cum_day, a, "left")]
+        return (cum_amt[np.searchsorted(cum_day, b, "left")]
+                - cum_amt[np.searchsorted(cum_day, a, "left")])
 
     span = day - first + 1
     last_year = total(day - 364, day + 1)
@@ -903,7 +1076,16 @@ def recent_sales_forecast(ledger: Ledger, as_of, h: int = 12, rel_sd: float = 0.
     window = min(span, 365)
     rate = total(day - window + 1, day + 1) / max(window, 1)
     days_in = (ly_hi - ly_lo).astype(np.float64)
-    mean = rate * days_in
+    # trend: log-linear fit to the daily rate of the 30-day blocks of the window
+    n_blk = window // 30
+    slope = 0.0
+    if n_blk >= 6:
+        ends_b = day + 1 - 30 * np.arange(n_blk)[::-1]
+        y = np.log(np.maximum(total(ends_b - 30, ends_b), 1.0))
+        t = np.arange(n_blk, dtype=np.float64)
+        slope = float(np.clip(np.polyfit(t, y, 1)[0], -0.05, 0.05))  # per 30 days
+    mid = (ly_lo + ly_hi) / 2.0 - (day + 1 - window / 2.0)  # days from the window's centre
+    mean = rate * days_in * np.exp(slope * mid / 30.0)
     if span >= 730 and prev_year > 0:
         growth = float(np.clip(last_year / prev_year, 0.7, 1.5))
         ly_total = total(ly_bounds[:-1], ly_bounds[1:])
@@ -926,7 +1108,7 @@ def recent_sales_forecast(ledger: Ledger, as_of, h: int = 12, rel_sd: float = 0.
 
 def _resolve_sales(ledger: Ledger, as_of, day: int, sales_forecast, n_months: int,
                    sales_model: str | None):
-    """The sales forecast frame to use and where it came from."""
+    """Return the sales forecast frame to use and where it came from."""
     if isinstance(sales_forecast, pd.DataFrame):
         return sales_forecast, "given"
     if sales_forecast is None:
@@ -956,7 +1138,7 @@ def _daily_sales(frame: pd.DataFrame | None, day: int, n_days: int, sales_model:
     ``already`` (fen invoiced in that month up to ``day``) is taken off its
     first month and the rest spread over the days left.
     """
-    if frame is None or len(frame) == 0:
+    if frame is None:
         return np.zeros(n_days), np.zeros(n_days), None
     need = {"ds", "mean"}
     if not need <= set(frame.columns):
@@ -965,6 +1147,8 @@ def _daily_sales(frame: pd.DataFrame | None, day: int, n_days: int, sales_model:
             "(month start) and mean (元), as medrisk.forecast.forecast_sales returns; got columns "
             f"{list(frame.columns)}."
         )
+    if len(frame) == 0:
+        return np.zeros(n_days), np.zeros(n_days), None
     f = frame
     if "model" in f.columns:
         models = list(pd.unique(f["model"]))
@@ -1034,7 +1218,7 @@ def cash_in_forecast(
     as_of,
     horizon: str = "13W",
     sales_forecast: pd.DataFrame | str | None = None,
-    p_late: pd.DataFrame | None = None,
+    p_late: pd.DataFrame | pd.Series | None = None,
     segment: str | list[str] | None = "customer_type",
     n_draws: int = 400,
     seed: int = 0,
@@ -1042,9 +1226,10 @@ def cash_in_forecast(
     p_late_weight: float = 0.3,
     sales_model: str | None = None,
     timing: PaymentTiming | None = None,
+    interval_method: str = "auto",
     **fit_kw,
 ) -> pd.DataFrame:
-    """Expected cash receipts (回款预测) per week or month after ``as_of``, with intervals.
+    """Forecast cash receipts (回款预测) per week or month after ``as_of``, with intervals.
 
     Parameters
     ----------
@@ -1063,11 +1248,14 @@ def cash_in_forecast(
         ``"total"`` series when there are several, else their sum). None calls
         ``medrisk.forecast.forecast_sales(ledger, as_of, h=...)`` when that
         module exists, else :func:`recent_sales_forecast`. ``"none"`` leaves
-        new sales out. Months the frame lacks take the nearest month's daily
-        rate.
-    p_late : DataFrame, default=None
+        new sales out. A month's ``mean`` is for the whole month: when
+        ``as_of`` is not a month end, what was invoiced in that month up to
+        ``as_of`` is taken off it. Months the frame lacks take the nearest
+        month's daily rate.
+    p_late : DataFrame or Series, default=None
         Optional ``invoice_id``, ``p_late`` (probability of not being paid
-        within 30 days of due, or never), e.g. from :mod:`medrisk.credit`;
+        within 30 days of due, or never), or a Series of it indexed by
+        invoice_id such as ``medrisk.credit.CreditModel.predict_proba``;
         sharpens the timing of invoices not yet 30 days past due.
     segment : str or list of str or None, default="customer_type"
         Segments of the timing model (see :func:`fit_payment_timing`).
@@ -1085,9 +1273,17 @@ def cash_in_forecast(
         first one).
     timing : PaymentTiming, default=None
         A model already fitted on ``as_of`` (for speed); fitted when None.
+    interval_method : {"auto", "exact", "fast"}, default="auto"
+        ``"exact"`` simulates every open invoice in every draw (the skew of a
+        few large invoices is kept); ``"fast"`` simulates the shared factors
+        (customer frailties, the common shock) and draws each period's cash
+        from a normal with the exact conditional mean and variance given them
+        (cost independent of invoices x draws). ``"auto"``: exact up to
+        :data:`EXACT_CELLS` open invoices x draws, else fast.
     **fit_kw
         Passed to :func:`fit_payment_timing` (``lookback_days``,
-        ``max_delay_days``, ``segment_prior``, ``customer_prior``).
+        ``max_delay_days``, ``segment_prior``, ``customer_prior``,
+        ``weekend``).
 
     Returns
     -------
@@ -1096,8 +1292,9 @@ def cash_in_forecast(
         ``total``): ``period``, ``period_start``, ``period_end``,
         ``component``, ``mean``, ``lo-80``, ``hi-80``, ``lo-95``, ``hi-95``
         in 元. ``attrs`` hold ``as_of``, ``horizon``, ``unit`` ("yuan"),
-        ``sales_source``, ``open_amount`` (元) and ``expected_never`` (元 of the
-        open amount expected never to be paid).
+        ``sales_source`` and ``sales_model``, ``open_amount`` (元),
+        ``expected_never`` (元 of the open amount expected never to be paid),
+        ``n_draws``, ``seed`` and ``interval_method`` (the one used).
 
     Raises
     ------
@@ -1123,11 +1320,18 @@ def cash_in_forecast(
         raise ParamsError(f"timing was fitted on {timing.as_of.date()}, not on as_of={as_of!r}; "
                           "fit it on the forecast date or pass timing=None.")
     n_days = int(ends[-1] - day)
-    extra = n_days + 1
+    extra = n_days + _TAIL_MARGIN
     op = _open_invoices(ledger, day, timing, p_late, p_late_weight, extra)
     mean_open, _, p_never = _open_expected(op, timing, starts, ends, extra)
+    if interval_method not in INTERVAL_METHODS:
+        raise ParamsError(f"interval_method={interval_method!r} is not supported. Possible "
+                          f"values are: {list(INTERVAL_METHODS)}.")
+    method = interval_method
+    if method == "auto":
+        method = "exact" if len(op.rows) * n_draws <= EXACT_CELLS else "fast"
     rng = np.random.default_rng(seed)
-    sim_open = _open_simulate(op, timing, starts, ends, extra, n_draws, timing_shock, rng)
+    simulate = _open_simulate if method == "exact" else _open_simulate_clt
+    sim_open = simulate(op, timing, starts, ends, extra, n_draws, timing_shock, rng)
 
     n_months = len(np.unique(np.arange(day + 1, ends[-1] + 1).astype("datetime64[D]")
                              .astype("datetime64[M]")))
@@ -1186,6 +1390,7 @@ def cash_in_forecast(
         expected_never=float(op.amount @ p_never) / FEN_PER_YUAN,
         n_draws=n_draws,
         seed=seed,
+        interval_method=method,
     )
     return result
 
@@ -1194,7 +1399,7 @@ def payment_outlook(
     ledger: Ledger,
     as_of,
     horizon: str = "13W",
-    p_late: pd.DataFrame | None = None,
+    p_late: pd.DataFrame | pd.Series | None = None,
     segment: str | list[str] | None = "customer_type",
     p_late_weight: float = 0.3,
     timing: PaymentTiming | None = None,
@@ -1224,7 +1429,7 @@ def payment_outlook(
     starts, ends = _period_days(day, horizon)
     if timing is None:
         timing = fit_payment_timing(ledger, as_of, segment=segment, **fit_kw)
-    extra = int(ends[-1] - day) + 1
+    extra = int(ends[-1] - day) + _TAIL_MARGIN
     op = _open_invoices(ledger, day, timing, p_late, p_late_weight, extra)
     _, prob, p_never = _open_expected(op, timing, starts, ends, extra)
     p_h = prob.sum(axis=1) if len(op.rows) else np.zeros(0)
@@ -1279,7 +1484,8 @@ def _receipts(ledger: Ledger, starts: np.ndarray, ends: np.ndarray) -> np.ndarra
     amt = ledger.payments["amount"].to_numpy(dtype=np.float64)
     order = np.argsort(pay_day, kind="stable")
     pay_day, cum = pay_day[order], np.concatenate([[0.0], np.cumsum(amt[order])])
-    return cum[np.searchsorted(pay_day, ends, "right")] - cum[np.searchsorted(pay_day, starts, "left")]
+    return (cum[np.searchsorted(pay_day, ends, "right")]
+            - cum[np.searchsorted(pay_day, starts, "left")])
 
 
 def backtest_cash_in(
@@ -1372,7 +1578,8 @@ def backtest_cash_in(
         }
         if col == "forecast":
             for lev in _LEVELS:
-                inside = (a >= detail[f"lo-{lev}"].to_numpy()) & (a <= detail[f"hi-{lev}"].to_numpy())
+                lo_b, hi_b = detail[f"lo-{lev}"].to_numpy(), detail[f"hi-{lev}"].to_numpy()
+                inside = (a >= lo_b) & (a <= hi_b)
                 rec[f"coverage_{lev}"] = float(inside.mean())
         summ.append(rec)
     summary = pd.DataFrame(summ)
