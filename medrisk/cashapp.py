@@ -62,10 +62,11 @@ round ``k`` applies the ``k``-th payment of every customer at once, all of it
 vectorised with numpy (see :class:`_Engine`). Within a round, a payment reads
 only a short window of its customer's invoices: the oldest-due rule reads
 open invoices in due order until its cash is used up, and the exact-amount
-rule looks its amount up in an index, checking one by one only the invoices
-partly paid or with adjustments still to come. The number of rounds is the
-largest number of payments of one customer, so a single customer with tens of
-thousands of payments sets the running time (about 0.1 ms per round).
+rule looks its amount up in two indexes (untouched and partly paid invoices),
+checking one by one only invoices with adjustments still to come. The number
+of rounds is the largest number of payments of one customer, so one customer
+with tens of thousands of payments sets the running time (roughly 0.1-0.2 ms
+per round; see ``benchmarks/bench_cashapp.py``).
 """
 
 from __future__ import annotations
@@ -87,11 +88,11 @@ _EXPLICIT, _REFERENCE, _EXACT, _OLDEST = range(4)
 # Tuning of the engine (tests set them to extremes to exercise every path):
 _FIRST_CHUNK = 8  # invoices read per payment before reading more (x4 each time)
 _COMPACT_MIN = 1024  # settled positions tolerated in `live` beyond a quarter of it
-_DIRTY_MIN = 4096  # slack before `dirty` is cleaned (after growth, or scans, of its size)
+_DIRTY_MIN = 4096  # slack before `pending` and `partial` are cleaned of stale entries
 _LONG_GROUP = 32  # exact-amount groups longer than this are cut at the window end
 _KEY_LIMIT = 2**62  # customer x amount keys at or above this use ranked amounts
-_BATCH = 16  # payments of one customer tried at once as a run of simple payments
 
+_EMPTY = np.zeros(0, dtype=np.int64)
 _ALLOCATION_COLUMNS = ["payment_id", "invoice_id", "amount", "payment_date", "customer_id", "rule"]
 _UNAPPLIED_COLUMNS = ["payment_id", "customer_id", "payment_date", "amount"]
 
@@ -257,12 +258,24 @@ def apply_cash(ledger: Ledger) -> CashApplication:
         ok = (k_cust[rp] == pay_cust[named]) & (k_day[rp] <= pay_day[named])
         ref_pos[named[ok]] = rp[ok]
 
-    # -- the rules, customer chains side by side --------------------------------
-    remaining = np.maximum(pay_amt - explicit_by_pay, 0)[chain]
+    # -- the rules, round by round ---------------------------------------------
+    # round k holds the k-th payment of every customer (customers in order)
+    rank = np.arange(n_pay) - np.searchsorted(c_chain, c_chain, side="left")
+    in_rounds = np.argsort(rank, kind="stable")  # indices into the chain
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(rank))]).astype(np.int64)
+    rows = chain[in_rounds]
+    remaining = np.maximum(pay_amt - explicit_by_pay, 0)[rows]
+    r_cust, r_day, r_ref = pay_cust[rows], pay_day[rows], ref_pos[rows]
+    r_hi = hi[in_rounds]
+    has_ref = np.logical_or.reduceat(r_ref >= 0, bounds[:-1]) if n_pay else []
     engine = _Engine(cap, k_cust, k_day, cust_start, adjusted, n_cust)
-    engine.run(chain, c_chain, pay_day[chain], remaining, ref_pos[chain], hi)
+    for k, (b0, b1) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        engine.apply_round(
+            rows[b0:b1], r_cust[b0:b1], r_day[b0:b1], remaining[b0:b1],
+            r_ref[b0:b1] if has_ref[k] else None, r_hi[b0:b1],
+        )
     unapplied_amt = np.zeros(n_pay, dtype=np.int64)
-    unapplied_amt[chain] = remaining
+    unapplied_amt[rows] = remaining
 
     # -- results, by payment date then ledger row, explicit rows first --------
     pay_rank = np.empty(n_pay, dtype=np.int64)
@@ -322,7 +335,7 @@ class _Engine:
     touched by different payments of a round never coincide and plain
     fancy-index updates are safe.
 
-    Three structures keep the work per payment near the number of invoices it
+    Four structures keep the work per payment near the number of invoices it
     pays, rather than the number its customer has open:
 
     * ``live``: positions not yet settled (compacted now and then), and
@@ -334,9 +347,12 @@ class _Engine:
       a group. An entry is right for an invoice no rule has touched once its
       last adjustment is dated on or before the payment; ``ptr`` skips the
       entries of a group that can never match again.
-    * ``dirty``: sorted positions whose open amount may differ from their
-      index entry (partly paid by a rule, or adjustments still to come); the
-      exact-amount rule checks those in the payment's window one by one.
+    * the partial index: invoices partly paid by a rule, sorted by (customer,
+      amount left net of all adjustments), added when paid; an entry is stale
+      once its invoice is paid again, and stale entries are dropped now and then.
+    * ``pending``: sorted positions of invoices whose adjustments are not all
+      dated by their customer's latest payment; the exact-amount rule checks
+      those in the payment's window one by one.
 
     A position is *settled* once its open amount at its customer's latest
     payment date is zero or less; open amounts never grow, so it stays so.
@@ -352,10 +368,13 @@ class _Engine:
         self.live = np.arange(n)
         self.newly_settled = 0
         self.cust_day = np.full(n_cust, np.iinfo(np.int64).min)
-        self.dirty = np.flatnonzero(adjusted.has)
-        self.in_dirty = adjusted.has.copy()
-        self.dirty_base = len(self.dirty)
-        self.dirty_scanned = 0
+        self.pending = np.flatnonzero(adjusted.has)
+        self.in_pending = adjusted.has.copy()
+        self.pending_base = len(self.pending)
+        self.pending_scanned = 0
+        self.part_key = np.zeros(0, dtype=np.int64)
+        self.part_pos = np.zeros(0, dtype=np.int64)
+        self.part_base = 0
         self.out: list[tuple] = []
 
         value = cap - adjusted.total
@@ -395,112 +414,11 @@ class _Engine:
         """Open amount at ``day``, ignoring the issue date; may be negative."""
         return self.cap[pos] - self.ruled[pos] - self.adjusted(pos, day)
 
-    def run(self, rows, cust, day, rem, ref, hi) -> None:
-        """Apply all payments, given in chain order (customer, date, id).
+    def apply_round(self, rows, c, d, rem, ref, h) -> None:
+        """Apply one payment per customer by all the rules; ``rem`` is updated in place.
 
-        ``rem`` (the cash each payment has to apply) is updated in place to the
-        unapplied cash. Each round takes, for every customer with payments
-        left, a run of *simple* payments (see :meth:`simple_run`) and then at
-        most one payment through all the rules.
+        ``ref`` is None when no payment of the round names an invoice.
         """
-        n_pay = len(rows)
-        first = np.ones(n_pay, dtype=bool)
-        first[1:] = cust[1:] != cust[:-1]
-        starts = np.flatnonzero(first)
-        ends = np.append(starts[1:], n_pay)
-        nxt = starts.copy()  # per chain: next payment to apply
-        active = np.arange(len(starts))
-        while len(active):
-            at, end = nxt[active], ends[active]
-            done = self.simple_run(at, end, rows, cust, day, rem, ref, hi) if _BATCH > 1 else 0
-            at = at + done
-            full = (at < end) & (done < _BATCH)  # the payment that ended the run
-            k = at[full]
-            if len(k):
-                r, refs = rem[k], ref[k]
-                if not (refs >= 0).any():
-                    refs = None
-                self.apply_payments(rows[k], cust[k], day[k], r, refs, hi[k])
-                rem[k] = r
-            nxt[active] = at + full
-            active = active[nxt[active] < end]
-            self.maintain()
-
-    def simple_run(self, at, end, rows, cust, day, rem, ref, hi) -> np.ndarray:
-        """Apply, per chain, the longest run of *simple* payments from ``at``; return its length.
-
-        A payment is simple when one invoice takes all its cash: the invoice it
-        names has at least that much open (``reference``), or, naming none that
-        is open, an invoice's open amount equals it (``exact_amount``). Up to
-        ``_BATCH`` next payments of each chain are tried against the current
-        state; the run stops before a payment that is not simple, that touches
-        an invoice an earlier one of the run touched, or whose amount equals
-        what an earlier one left open on its invoice (which could have become
-        its exact match). Within such a run the payments do not affect one
-        another, so applying them at once equals applying them in turn.
-        """
-        cand = at[:, None] + np.arange(_BATCH)
-        ok = cand < end[:, None]
-        j = cand[ok]
-        cash, dj, refj = rem[j], day[j], ref[j]
-        kind = np.full(len(j), -1, dtype=np.int8)  # -1: not simple
-        kind[cash <= 0] = 0  # nothing to apply
-        touched = np.full(len(j), -1, dtype=np.int64)
-        left = np.zeros(len(j), dtype=np.int64)  # open amount left on the named invoice
-        named = ((refj >= 0) & (cash > 0)).nonzero()[0]
-        closed = np.zeros(len(j), dtype=bool)
-        if len(named):
-            ip = refj[named]
-            open_ = np.maximum(self.open_raw(ip, dj[named]), 0)
-            whole = open_ >= cash[named]
-            kind[named[whole]] = _REFERENCE
-            touched[named[whole]] = ip[whole]
-            left[named[whole]] = open_[whole] - cash[named[whole]]
-            closed[named[open_ == 0]] = True
-        look = (((refj < 0) | closed) & (cash > 0)).nonzero()[0]
-        if len(look):
-            best = self.find_exact(cust[j[look]], dj[look], cash[look], hi[j[look]])
-            hit = best < self.n
-            kind[look[hit]] = _EXACT
-            touched[look[hit]] = best[hit]
-
-        shape = cand.shape
-        K = np.full(shape, -1, dtype=np.int8)
-        K[ok] = kind
-        T = np.full(shape, -1, dtype=np.int64)
-        T[ok] = touched
-        L = np.zeros(shape, dtype=np.int64)
-        L[ok] = left
-        C = np.zeros(shape, dtype=np.int64)
-        C[ok] = cash
-        earlier = np.tri(_BATCH, k=-1, dtype=bool).T[None]  # [i, j]: i before j
-        same_invoice = (T[:, :, None] == T[:, None, :]) & (T[:, None, :] >= 0) & earlier
-        new_match = (
-            (L[:, :, None] == C[:, None, :]) & (L[:, :, None] > 0)
-            & (K[:, None, :] == _EXACT) & earlier
-        )
-        good = (K >= 0) & ~(same_invoice | new_match).any(axis=1)
-        length = np.cumprod(good, axis=1).sum(axis=1)
-
-        member = np.arange(_BATCH)[None, :] < length[:, None]
-        j, k, t, c_ = cand[member], K[member], T[member], C[member]
-        pay = k > 0
-        j, k, t, c_ = j[pay], k[pay], t[pay], c_[pay]
-        if len(j):
-            self.ruled[t] += c_
-            rem[j] = 0
-            for rule in (_REFERENCE, _EXACT):
-                m = k == rule
-                if m.any():
-                    self.record(rows[j[m]], t[m], c_[m], rule)
-            self.book(t, np.where(k == _REFERENCE, L[member][pay], 0))
-        last = at + length - 1
-        moved = length > 0
-        self.cust_day[cust[last[moved]]] = day[last[moved]]
-        return length
-
-    def apply_payments(self, rows, c, d, rem, ref, h) -> None:
-        """Apply one payment per customer by all the rules; ``rem`` is updated in place."""
         touched: list[tuple[np.ndarray, np.ndarray]] = []  # positions paid, open after
         if ref is not None:
             k = ((ref >= 0) & (rem > 0)).nonzero()[0]
@@ -532,24 +450,36 @@ class _Engine:
             self.book(np.concatenate([t[0] for t in touched]),
                       np.concatenate([t[1] for t in touched]))
         self.cust_day[c] = d
+        self.maintain()
 
     def book(self, pos, after) -> None:
-        """Note positions given money: settled if nothing is left open, else dirty."""
+        """Note positions given money: settled when nothing is left open, else partial."""
         done = after <= 0
         self.settled[pos[done]] = True
         self.newly_settled += int(done.sum())
-        new = pos[~done & ~self.in_dirty[pos]]
-        if len(new):
-            new.sort()
-            self.dirty = np.insert(self.dirty, np.searchsorted(self.dirty, new), new)
-            self.in_dirty[new] = True
+        part = pos[~done]
+        if not len(part):
+            return
+        if self.values is not None:  # amounts ranked: partial invoices are checked one by one
+            new = part[~self.in_pending[part]]
+            if len(new):
+                new.sort()
+                self.pending = np.insert(self.pending, np.searchsorted(self.pending, new), new)
+                self.in_pending[new] = True
+            return
+        value = self.cap[part] - self.ruled[part] - self.adjusted.total[part]
+        part = part[value > 0]
+        key = self.key_of(self.k_cust[part], value[value > 0])
+        o = np.argsort(key, kind="stable")
+        at = np.searchsorted(self.part_key, key[o])
+        self.part_key = np.insert(self.part_key, at, key[o])
+        self.part_pos = np.insert(self.part_pos, at, part[o])
 
     def find_exact(self, ce, de, re_, he) -> np.ndarray:
         """Per payment, the oldest-due invoice whose open amount equals its cash (n if none).
 
-        Payments may share a customer: nothing is changed but the group
-        pointers, and each of those only moves past entries that can never
-        match again.
+        Changes nothing but the group pointers, each of which only moves past
+        entries that can never match again.
         """
         n = self.n
         best = np.full(len(ce), n, dtype=np.int64)
@@ -586,13 +516,30 @@ class _Engine:
                 ptr = t.copy()
                 ptr[ks] = ent[keep]
                 self.ptr[g] = ptr
-        if len(self.dirty):
-            s = np.searchsorted(self.dirty, self.lo[ce])
-            t = np.maximum(np.searchsorted(self.dirty, he), s)
+        if len(self.part_key) and self.values is None:
+            q = (re_ < self.vspan).nonzero()[0]
+            key = self.key_of(ce[q], re_[q])
+            s = np.searchsorted(self.part_key, key, side="left")
+            t = np.searchsorted(self.part_key, key, side="right")
             ent, seg, _ = _ranges(s, t)
             if len(ent):
-                self.dirty_scanned += len(ent)
-                pos = self.dirty[ent]
+                pos = self.part_pos[ent]
+                dseg = de[q][seg]
+                valid = (
+                    ~self.settled[pos]
+                    & (self.cap[pos] - self.ruled[pos] - self.adjusted.total[pos] == re_[q][seg])
+                    & (pos < he[q][seg])
+                    & (self.k_day[pos] <= dseg)
+                    & (self.adjusted.last[pos] <= dseg)
+                )
+                np.minimum.at(best, q[seg[valid]], pos[valid])
+        if len(self.pending):
+            s = np.searchsorted(self.pending, self.lo[ce])
+            t = np.maximum(np.searchsorted(self.pending, he), s)
+            ent, seg, _ = _ranges(s, t)
+            if len(ent):
+                self.pending_scanned += len(ent)
+                pos = self.pending[ent]
                 dseg = de[seg]
                 match = (self.open_raw(pos, dseg) == re_[seg]) & (self.k_day[pos] <= dseg)
                 hit, hs = _first_per_segment(match.nonzero()[0], seg)
@@ -652,24 +599,35 @@ class _Engine:
         self.lo[cf] = np.maximum(self.lo[cf], new_lo)
 
     def maintain(self) -> None:
-        """Drop settled positions from ``live`` and stale ones from ``dirty`` now and then."""
+        """Drop settled and stale entries from ``live``, ``pending`` and the partial index.
+
+        Each cleaning costs a pass over the structure, so it is done only once
+        the structure has doubled, or (``pending``) once the exact-amount rule
+        has read as many entries as it holds.
+        """
         if self.newly_settled > len(self.live) // 4 + _COMPACT_MIN:
             self.live = self.live[~self.settled[self.live]]
             self.newly_settled = 0
-        # cleaning costs a pass over `dirty`: do it once it has grown, or once
-        # the exact-amount rule has read as many entries as it holds
-        if len(self.dirty) and (
-            len(self.dirty) > 2 * self.dirty_base + _DIRTY_MIN
-            or self.dirty_scanned > len(self.dirty) + _DIRTY_MIN
+        if len(self.pending) and (
+            len(self.pending) > 2 * self.pending_base + _DIRTY_MIN
+            or self.pending_scanned > len(self.pending) + _DIRTY_MIN
         ):
-            pos = self.dirty
+            pos = self.pending
             keep = ~self.settled[pos] & (
-                (self.ruled[pos] > 0) | (self.adjusted.last[pos] > self.cust_day[self.k_cust[pos]])
+                self.adjusted.last[pos] > self.cust_day[self.k_cust[pos]]
             )
-            self.in_dirty[pos[~keep]] = False
-            self.dirty = pos[keep]
-            self.dirty_base = len(self.dirty)
-            self.dirty_scanned = 0
+            if self.values is not None:  # partial invoices are kept here too
+                keep |= ~self.settled[pos] & (self.ruled[pos] > 0)
+            self.in_pending[pos[~keep]] = False
+            self.pending = pos[keep]
+            self.pending_base = len(self.pending)
+            self.pending_scanned = 0
+        if len(self.part_key) > 2 * self.part_base + _DIRTY_MIN:
+            pos = self.part_pos
+            value = self.cap[pos] - self.ruled[pos] - self.adjusted.total[pos]
+            keep = ~self.settled[pos] & (self.key_of(self.k_cust[pos], value) == self.part_key)
+            self.part_key, self.part_pos = self.part_key[keep], pos[keep]
+            self.part_base = len(self.part_key)
 
 
 def _sort_rows(keys: list[np.ndarray], ids: pd.Series) -> np.ndarray:
@@ -717,9 +675,13 @@ def _ranges(start: np.ndarray, stop: np.ndarray):
     Returns the elements, the segment k of each, and where each segment begins.
     """
     length = stop - start
-    offs = np.cumsum(length) - length
+    csum = np.cumsum(length)
+    offs = csum - length
+    total = int(csum[-1]) if len(csum) else 0
+    if not total:
+        return _EMPTY, _EMPTY, offs
     seg = np.repeat(np.arange(len(start)), length)
-    return np.arange(int(length.sum())) + np.repeat(start - offs, length), seg, offs
+    return np.arange(total) + np.repeat(start - offs, length), seg, offs
 
 
 def _sorted_unique(x: np.ndarray) -> np.ndarray:
