@@ -16,7 +16,7 @@ import pandas as pd
 from medrisk.i18n import check_language, pct, t, wan
 from medrisk.ledger import Ledger
 
-__all__ = ["Brief", "period_bounds", "month_ends", "receivables_brief", "plan_brief", "management_brief", "window", "orders_brief", "collections_brief"]
+__all__ = ["Brief", "period_bounds", "month_ends", "receivables_brief", "plan_brief", "management_brief", "window", "orders_brief", "collections_brief", "cash_brief"]
 
 
 @dataclass
@@ -387,4 +387,44 @@ def collections_brief(calls: pd.DataFrame, tasks: pd.DataFrame, disputes: pd.Dat
         (f"本期回款挂钩薪酬合计 {wan(total_pay)} 元。" if zh else
          f"Collection-linked pay for the period totals {wan(total_pay)} 元."),
     ]
+    return b
+
+
+def cash_brief(weekly: pd.DataFrame, monthly: pd.DataFrame, backtest_summary: pd.DataFrame | None,
+               language: str = "zh") -> Brief:
+    """Summary of the cash-in forecast: next 13 weeks and 12 months, with the 80% range.
+
+    Parameters
+    ----------
+    weekly, monthly : DataFrame
+        :func:`medrisk.cashflow.cash_in_forecast` with horizons "13W" and "12M" (元).
+    backtest_summary : DataFrame or None
+        ``CashBacktest.summary`` (method, wape ...), when a back-test was run.
+    language : {"zh", "en"}, default="zh"
+    """
+    check_language(language)
+    w = weekly[weekly["component"] == "total"]
+    m = monthly[monthly["component"] == "total"]
+    w13 = round(float(w["mean"].sum()) * 100)
+    m12 = round(float(m["mean"].sum()) * 100)
+    first = w.iloc[0] if len(w) else None
+    b = Brief()
+    b.figures = {"cash_in_13w": (w13, "fen"), "cash_in_12m": (m12, "fen")}
+    zh = language == "zh"
+    b.cards = [
+        {"label": "未来13周预计回款" if zh else "Expected receipts, 13 weeks", "value": wan(w13)},
+        {"label": "未来12个月预计回款" if zh else "Expected receipts, 12 months", "value": wan(m12)},
+    ]
+    if first is not None:
+        b.cards.append({"label": "下周预计回款" if zh else "Next week", "value": wan(round(first["mean"] * 100)),
+                        "delta": f"80%: {wan(round(first['lo-80'] * 100))} – {wan(round(first['hi-80'] * 100))}"})
+    b.points = [
+        (f"预计未来13周回款 {wan(w13)} 元，未来12个月 {wan(m12)} 元（含现有应收与新增销售）。" if zh else
+         f"Expected receipts: {wan(w13)} 元 over the next 13 weeks and {wan(m12)} 元 over 12 months "
+         "(open invoices and new sales)."),
+    ]
+    if backtest_summary is not None and len(backtest_summary):
+        s = backtest_summary
+        b.points.append(("回测：" if zh else "Back-test: ") + "; ".join(
+            f"{r.method} WAPE {pct(r.wape)}" for r in s.itertuples()))
     return b

@@ -110,6 +110,11 @@ _LABELS: dict[str, tuple[str, str]] = {
     "collector": ("催收人", "Collector"), "score": ("优先级分", "Score"), "why": ("原因", "Why"),
     "recipient": ("对象", "To"), "message": ("内容", "Message"), "salesperson": ("销售人员", "Salesperson"),
     "pay_amount": ("挂钩薪酬", "Pay"), "overdue_customers": ("逾期客户数", "Overdue customers"),
+    # cash
+    "cash.weekly": ("未来13周预计回款", "Expected receipts, next 13 weeks"),
+    "cash.monthly": ("未来12个月预计回款", "Expected receipts, next 12 months"),
+    "cash.backtest": ("回测：13周预测与朴素基准（近8周平均）", "Back-test: 13-week forecast vs naive (last 8 weeks' average)"),
+    "coverage_80": ("80%区间覆盖率", "80% interval coverage"), "coverage_95": ("95%区间覆盖率", "95% interval coverage"),
     # planning
     "quotas": ("{year}年销售指标分解（增长 {growth}）", "Quotas for {year} (growth {growth})"),
     "quota": ("年度指标", "Annual quota"),

@@ -393,3 +393,31 @@ def channel_chart(perf: pd.DataFrame, language: str = "zh") -> go.Figure:
     zh = language == "zh"
     return base_layout(fig, "各渠道销售额与同比增长" if zh else "Sales by channel, with growth on last year",
                        y_title=t("unit.wan", language), height=400)
+
+
+def cash_in_chart(forecast: pd.DataFrame, language: str = "zh", title: str | None = None) -> go.Figure:
+    """Expected receipts per period (open invoices and new sales stacked) with the total's 80%/95% bands.
+
+    Parameters
+    ----------
+    forecast : DataFrame
+        :func:`medrisk.cashflow.cash_in_forecast` output (long format, 元).
+    """
+    zh = language == "zh"
+    names = {"open_invoices": ("现有应收回款", "From open invoices"), "new_sales": ("新增销售回款", "From new sales")}
+    fig = go.Figure()
+    for i, (comp, (nzh, nen)) in enumerate(names.items()):
+        part = forecast[forecast["component"] == comp]
+        fig.add_trace(go.Bar(x=part["period_start"], y=part["mean"] / 10_000, name=nzh if zh else nen,
+                             marker_color=["#1f5f8b", "#8fb8d8"][i],
+                             hovertemplate="%{x|%Y-%m-%d}: %{y:,.1f}万<extra></extra>"))
+    total = forecast[forecast["component"] == "total"]
+    for lo, hi, dash, label in (("lo-95", "hi-95", "dot", ("95%区间", "95% interval")),
+                                ("lo-80", "hi-80", "dash", ("80%区间", "80% interval"))):
+        fig.add_trace(go.Scatter(x=total["period_start"], y=total[hi] / 10_000, mode="lines",
+                                 line={"dash": dash, "color": "#c0392b"}, name=label[0] if zh else label[1]))
+        fig.add_trace(go.Scatter(x=total["period_start"], y=total[lo] / 10_000, mode="lines",
+                                 line={"dash": dash, "color": "#c0392b"}, showlegend=False))
+    fig.update_layout(barmode="stack")
+    return base_layout(fig, title or ("预计回款及区间" if zh else "Expected receipts with intervals"),
+                       y_title=t("unit.wan", language))
