@@ -354,3 +354,40 @@ def worklist_filter(calls: pd.DataFrame, customers: pd.DataFrame, language: str 
     collector.observe(refresh, names="value")
     refresh()
     return widgets.VBox([region, collector, table])
+
+
+def growth_scenario(basis, by: str, language: str = "zh", growth: float = 0.15) -> widgets.VBox:
+    """A growth slider that re-splits next year's quotas (see :func:`medrisk.quotas.growth_scenario`).
+
+    Parameters
+    ----------
+    basis : QuotaBasis
+        From :func:`medrisk.quotas.quota_basis`.
+    by : str
+        The unit column, e.g. ``"region"``.
+    language : {"zh", "en"}, default="zh"
+    growth : float, default=0.15
+        Starting growth.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        ``.children[0]`` the slider, ``[1]`` an HTML table of annual quotas and shares.
+    """
+    from medrisk import quotas as Q
+
+    slider = widgets.FloatSlider(value=growth, min=-0.3, max=0.6, step=0.01, readout_format=".0%",
+                                 description="增长" if language == "zh" else "Growth")
+    table = widgets.HTML()
+
+    def refresh(*_):
+        summary = Q.quota_summary(Q.growth_scenario(basis, slider.value), by)
+        total = int(summary["annual"].sum())
+        shown = summary.assign(annual=(summary["annual"] / 100).map("{:,.2f}".format),
+                               share=summary["share"].map("{:.1%}".format))
+        table.value = f"<p>{'合计' if language == 'zh' else 'Total'}: {total / 100:,.2f}</p>" + \
+            shown.to_html(index=False, escape=True)
+
+    slider.observe(refresh, names="value")
+    refresh()
+    return widgets.VBox([slider, table])

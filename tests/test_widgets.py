@@ -90,3 +90,35 @@ def test_invalid_values_disable_save(scores, path):
 def test_bad_frame(path):
     with pytest.raises(ParamsError, match=r"lacks column\(s\) \['exposure'"):
         threshold_tuner(pd.DataFrame({"probability": [0.1], "expected_sales": [1]}), path)
+
+
+def test_growth_slider_resplits_quotas_to_the_cent():
+    from medrisk import quotas as Q
+    from medrisk.demo import make_ledger
+    from medrisk.widgets import growth_scenario
+
+    ledger = make_ledger(n_invoices=2_000, seed=4)
+    basis = Q.quota_basis(ledger, "2026-10-31", 2027, by=("region",))
+    box = growth_scenario(basis, "region", "en", growth=0.10)
+    slider, table = box.children
+    before = table.value
+    slider.value = 0.25
+    assert table.value != before
+    expected = int(Q.quota_summary(Q.growth_scenario(basis, 0.25), "region")["annual"].sum())
+    assert f"Total: {expected / 100:,.2f}" in table.value
+
+
+def test_worklist_filter_narrows_to_a_region():
+    from medrisk.demo import make_ledger
+    from medrisk.widgets import worklist_filter
+    from medrisk.worklists import build_worklists
+
+    ledger = make_ledger(n_invoices=2_000, seed=4)
+    calls = build_worklists(ledger, "2026-10-31").calls
+    box = worklist_filter(calls, ledger.customers, "en")
+    region, collector, table = box.children
+    everyone = table.value
+    region.value = region.options[1]
+    assert table.value != everyone
+    n_region = calls.merge(ledger.customers[["customer_id", "region"]])["region"].eq(region.value).sum()
+    assert f"<p>{n_region} / {len(calls)}</p>" in table.value
