@@ -16,7 +16,7 @@ import pandas as pd
 from medrisk.i18n import check_language, pct, t, wan
 from medrisk.ledger import Ledger
 
-__all__ = ["Brief", "period_bounds", "month_ends", "receivables_brief", "plan_brief", "management_brief", "window", "orders_brief", "collections_brief", "cash_brief"]
+__all__ = ["Brief", "period_bounds", "month_ends", "receivables_brief", "plan_brief", "management_brief", "window", "orders_brief", "collections_brief", "cash_brief", "expiry_brief"]
 
 
 @dataclass
@@ -427,4 +427,44 @@ def cash_brief(weekly: pd.DataFrame, monthly: pd.DataFrame, backtest_summary: pd
         s = backtest_summary
         b.points.append(("回测：" if zh else "Back-test: ") + "; ".join(
             f"{r.method} WAPE {pct(r.wape)}" for r in s.itertuples()))
+    return b
+
+
+def expiry_brief(report, allocation, language: str = "zh") -> Brief:
+    """Summary of the batch-expiry report.
+
+    Parameters
+    ----------
+    report : ExpiryReport
+        :func:`medrisk.batches.expiry_report`.
+    allocation : FefoAllocation
+        :func:`medrisk.batches.fefo_allocate`.
+    language : {"zh", "en"}, default="zh"
+    """
+    check_language(language)
+    b_ = report.batches
+    stock = int(b_["stock_value"].sum())
+    unsold = int(b_["expected_unsold_value"].sum())
+    near = len(report.near_expiry) + len(report.near_expiry_cold_chain)
+    short = int(allocation.lines["short"].sum()) if len(allocation.lines) else 0
+    b = Brief()
+    b.figures = {"stock_value": (stock, "fen"), "expected_unsold_value": (unsold, "fen"),
+                 "near_expiry_batches": (near, "count"), "expired_batches": (len(report.expired), "count"),
+                 "blocked_batches": (len(report.blocked), "count"), "units_short": (short, "count")}
+    zh = language == "zh"
+    b.cards = [
+        {"label": "库存金额(标价)" if zh else "Stock at list price", "value": wan(stock)},
+        {"label": "预计过期未售" if zh else "Expected to expire unsold", "value": wan(unsold)},
+        {"label": "近效期批次" if zh else "Near-expiry batches", "value": f"{near}"},
+        {"label": "冻结批次(待检/不合格)" if zh else "Blocked batches", "value": f"{len(report.blocked)}"},
+    ]
+    b.points = [
+        (f"库存按标价计 {wan(stock)} 元，按预计需求先到期先出，预计有 {wan(unsold)} 元将过期未售。" if zh else
+         f"Stock is worth {wan(stock)} 元 at list price; consumed first expiry first out against expected "
+         f"demand, {wan(unsold)} 元 is expected to expire unsold."),
+        (f"近效期批次 {near} 个，已过期 {len(report.expired)} 个，待检或不合格冻结 {len(report.blocked)} 个；"
+         f"在手订单按先到期先出分配后仍缺 {short:,} 件。" if zh else
+         f"{near} batches are near expiry, {len(report.expired)} expired and {len(report.blocked)} blocked "
+         f"(quarantined or rejected); after FEFO allocation of open orders {short:,} units are short."),
+    ]
     return b

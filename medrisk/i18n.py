@@ -115,6 +115,18 @@ _LABELS: dict[str, tuple[str, str]] = {
     "cash.monthly": ("未来12个月预计回款", "Expected receipts, next 12 months"),
     "cash.backtest": ("回测：13周预测与朴素基准（近8周平均）", "Back-test: 13-week forecast vs naive (last 8 weeks' average)"),
     "coverage_80": ("80%区间覆盖率", "80% interval coverage"), "coverage_95": ("95%区间覆盖率", "95% interval coverage"),
+    # batches
+    "title.60-batch-expiry": ("批次效期", "Batch expiry"),
+    "expiry.near": ("近效期批次（常温）", "Near-expiry batches (room temperature)"),
+    "expiry.cold": ("近效期批次（冷链）", "Near-expiry batches (cold chain)"),
+    "expiry.warehouse": ("各仓库库存与预计过期", "Stock and expected expiry by warehouse"),
+    "expiry.blocked": ("冻结批次（待检/不合格，不参与分配）", "Blocked batches (quarantined or rejected, never allocated)"),
+    "expiry.fefo": ("在手订单先到期先出分配", "FEFO allocation of open orders"),
+    "batch_id": ("批号", "Batch"), "sku": ("物料", "SKU"), "warehouse": ("仓库", "Warehouse"),
+    "expiry_date": ("有效期至", "Expires"), "days_to_expiry": ("剩余天数", "Days left"),
+    "stock_on_hand": ("库存数量", "On hand"), "expected_unsold": ("预计未售", "Expected unsold"),
+    "expected_unsold_value": ("预计过期金额", "Value expected to expire"), "state": ("状态", "State"),
+    "stock_value": ("库存金额", "Stock value"), "batches": ("批次数", "Batches"), "qc_status": ("质检状态", "QC status"),
     # planning
     "quotas": ("{year}年销售指标分解（增长 {growth}）", "Quotas for {year} (growth {growth})"),
     "quota": ("年度指标", "Annual quota"),

@@ -140,6 +140,9 @@ def table(frame: pd.DataFrame, columns: Mapping[str, tuple[str, str]], language:
     language : {"zh", "en"}
     max_rows : int, default=50
     """
+    if frame.empty:
+        _display_html(f"<p class='mr-meta'>{'（无）' if language == 'zh' else '(none)'}</p>")
+        return
     head = "".join(f"<th>{html.escape(t(key, language))}</th>" for key, _ in columns.values())
     rows = []
     for rec in frame.head(max_rows).itertuples(index=False):  # presentation of <= max_rows rows
