@@ -421,3 +421,18 @@ def cash_in_chart(forecast: pd.DataFrame, language: str = "zh", title: str | Non
     fig.update_layout(barmode="stack")
     return base_layout(fig, title or ("预计回款及区间" if zh else "Expected receipts with intervals"),
                        y_title=t("unit.wan", language))
+
+
+def expiry_chart(by_warehouse: pd.DataFrame, language: str = "zh") -> go.Figure:
+    """Stock value and value expected to expire unsold per warehouse (万元), sellable and blocked apart."""
+    zh = language == "zh"
+    g = by_warehouse.groupby("warehouse", sort=True)[["stock_value", "expected_unsold_value"]].sum()
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=g.index.astype(str), y=g["stock_value"] / 1_000_000, name="库存金额" if zh else "Stock value",
+                         marker_color="#1f5f8b", hovertemplate="%{x}: %{y:,.1f}万<extra></extra>"))
+    fig.add_trace(go.Bar(x=g.index.astype(str), y=g["expected_unsold_value"] / 1_000_000,
+                         name="预计过期（含冻结）" if zh else "Expected to expire (incl. blocked)",
+                         marker_color="#c0392b", hovertemplate="%{x}: %{y:,.1f}万<extra></extra>"))
+    fig.update_layout(barmode="group")
+    return base_layout(fig, "各仓库库存与预计过期金额（按标价）" if zh else "Stock and value expected to expire, by warehouse",
+                       y_title=t("unit.wan", language), height=380)

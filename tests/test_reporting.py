@@ -233,3 +233,29 @@ def test_management_summary_figures_match_the_package(rendered, demo_dir, path, 
     figs = {k: v["value"] for k, v in result.figures.items()}
     assert figs["open_ar"] == int(R.aging(ledger, as_of)["total"].iloc[0])
     assert 0 <= figs["high_risk_exposure"] <= figs["open_ar"] + 1
+
+
+def _cases_of(name):
+    return [(p, nb) for p, nb in CASES if nb == name]
+
+
+@pytest.mark.parametrize("path,nb", _cases_of("50-cash-forecast"), ids=lambda x: getattr(x, "stem", x))
+def test_cash_figures_match_the_package(rendered, demo_dir, path, nb):
+    from medrisk import cashflow as CF
+
+    result = rendered[(path.name, nb)]
+    as_of = load_run(path).parameters["as_of"]
+    weekly = CF.cash_in_forecast(load_ledger(demo_dir), as_of, horizon="13W")
+    total = weekly[weekly["component"] == "total"]["mean"].sum()
+    assert result.figures["cash_in_13w"]["value"] == round(total * 100)
+
+
+@pytest.mark.parametrize("path,nb", _cases_of("60-batch-expiry"), ids=lambda x: getattr(x, "stem", x))
+def test_expiry_figures_match_the_package(rendered, demo_dir, path, nb):
+    from medrisk import batches as B
+
+    result = rendered[(path.name, nb)]
+    as_of = load_run(path).parameters["as_of"]
+    report = B.expiry_report(load_ledger(demo_dir), as_of)
+    assert result.figures["expected_unsold_value"]["value"] == int(report.batches["expected_unsold_value"].sum())
+    assert result.figures["blocked_batches"]["value"] == len(report.blocked)
