@@ -436,3 +436,17 @@ def expiry_chart(by_warehouse: pd.DataFrame, language: str = "zh") -> go.Figure:
     fig.update_layout(barmode="group")
     return base_layout(fig, "各仓库库存与预计过期金额（按标价）" if zh else "Stock and value expected to expire, by warehouse",
                        y_title=t("unit.wan", language), height=380)
+
+
+def collector_chart(calls: pd.DataFrame, language: str = "zh") -> go.Figure:
+    """Calls due and the overdue money behind them, per collector (万元)."""
+    zh = language == "zh"
+    g = (calls.groupby("collector_name", sort=False)
+         .agg(calls=("customer_id", "size"), overdue=("overdue_amount", "sum"))
+         .sort_values("overdue"))
+    fig = go.Figure(go.Bar(
+        y=g.index.astype(str), x=g["overdue"].to_numpy(dtype=float) / 1_000_000, orientation="h",
+        marker_color="#e76f51", text=[f"{n}{'家' if zh else ' calls'}" for n in g["calls"]],
+        textposition="outside", hovertemplate="%{y}: %{x:,.1f}万<extra></extra>"))
+    return base_layout(fig, "各催收人今日待联系客户的逾期金额" if zh else "Overdue money behind today's calls, per collector",
+                       x_title=t("unit.wan", language), height=max(340, 26 * len(g) + 140))
