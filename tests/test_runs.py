@@ -35,6 +35,19 @@ def test_every_notebook_parameter_has_a_type_and_help(path):
         assert p["help"].strip(), f"{path.name}: parameter {name} has no help comment"
 
 
+@pytest.mark.parametrize("path", sorted(__import__("medrisk").config.NOTEBOOKS_DIR.glob("*.ipynb")),
+                         ids=lambda p: p.name)
+def test_papermill_reads_every_line_of_the_parameters_cell(path):
+    # papermill silently drops a line it cannot parse (e.g. a help comment with "="),
+    # and the run-file check would then refuse that parameter as unknown.
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    names = [line.split(":")[0].strip() for line in cell.source.splitlines() if line.strip()]
+    assert sorted(names) == sorted(notebook_parameters(path.stem))
+
+
 def write(tmp_path, text):
     p = tmp_path / "run.yaml"
     p.write_text(text, encoding="utf-8")
