@@ -57,10 +57,14 @@ def _receivables_cases():
 
 @pytest.mark.parametrize("path,nb", _receivables_cases(), ids=[p.stem for p, _ in _receivables_cases()])
 def test_receivables_figures_match_the_package(rendered, demo_dir, path, nb):
+    from medrisk.scope import scope
+
     result = rendered[(path.name, nb)]
     spec = load_run(path)
     as_of = spec.parameters["as_of"]
-    ledger = load_ledger(demo_dir)
+    params = spec.parameters_for(nb)
+    ledger = scope(load_ledger(demo_dir), region=params.get("region", ""), team=params.get("team", ""),
+                   salesperson_id=params.get("salesperson_id", ""))
     figs = {k: v["value"] for k, v in result.figures.items()}
     assert result.meta["data_fingerprint"] == ledger.fingerprint()
     aging = R.aging(ledger, as_of)
