@@ -187,6 +187,20 @@ def _check_target(target: str) -> str:
 
 
 # --------------------------------------------------------------------------- event streams
+def _group_sort(group: np.ndarray, key: np.ndarray, n_groups: int) -> np.ndarray:
+    """Stable argsort of ``key`` (= group x span + day) in two passes.
+
+    First by group alone (a radix sort when the groups fit in 16 bits), then by
+    the whole key: the second sort meets runs already in group order (and
+    mostly in day order, as ledgers come), which timsort merges several times
+    faster than one sort of the raw keys. Both passes are stable, so events of
+    the same day keep their input order (the "last five" features rely on it).
+    """
+    narrow = np.uint16 if n_groups <= np.iinfo(np.uint16).max else np.int64
+    by_group = np.argsort(group.astype(narrow, copy=False), kind="stable")
+    return by_group[np.argsort(key[by_group], kind="stable")]
+
+
 class _Stream:
     """Running sums of integer values over events sorted by ``(group, day)``.
 
@@ -204,7 +218,6 @@ class _Stream:
         n_groups: int,
         base: int,
         span: int,
-        stable: bool = False,
     ):
         values = np.asarray(values)
         if values.dtype.kind == "f":
@@ -213,10 +226,10 @@ class _Stream:
         if values.ndim == 1:
             values = values[:, None]
         keep = (group >= 0) & (day < _NEVER)
-        group, day, values = group[keep], day[keep], values[keep]
+        if not keep.all():
+            group, day, values = group[keep], day[keep], values[keep]
         key = group.astype(np.int64) * span + np.clip(day - base, 0, span - 1)
-        # a stable sort only where the order of same-day events matters ("last five")
-        order = np.argsort(key, kind="stable" if stable else None)
+        order = _group_sort(group, key, n_groups)
         self.key = key[order]
         self.values = values[order]
         self.cum = np.zeros((len(key) + 1, values.shape[1]), np.int64)
@@ -230,9 +243,13 @@ class _Stream:
         idx = np.searchsorted(self.key, group * self.span + rel, side="right")
         return np.maximum(idx, self.gstart[group])
 
-    def at(self, group: np.ndarray, day: np.ndarray) -> np.ndarray:
-        """Sum every value column as of ``day`` (float, shape ``(len(group), k)``)."""
-        return (self.cum[self.index(group, day)] - self.cum[self.gstart[group]]).astype(np.float64)
+    def at(self, group: np.ndarray, day: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
+        """Sum every value column as of ``day`` (float, shape ``(len(group), k)``).
+
+        ``idx``, if given, is ``index(group, day)`` already computed.
+        """
+        idx = self.index(group, day) if idx is None else idx
+        return (self.cum[idx] - self.cum[self.gstart[group]]).astype(np.float64)
 
 
 class _Streams:
@@ -258,15 +275,19 @@ class _Streams:
 
 
 def _running_max_before(
-    stream: _Stream, group: np.ndarray, day: np.ndarray, col: int = 0
+    stream: _Stream, group: np.ndarray, day: np.ndarray, col: int = 0,
+    idx: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Take the maximum of column ``col`` over the events on or before ``day`` (NaN if none)."""
+    """Take the maximum of column ``col`` over the events on or before ``day`` (NaN if none).
+
+    ``idx``, if given, is ``stream.index(group, day)`` already computed.
+    """
     vals = stream.values[:, col]
     lo = float(vals.min(initial=0.0))
     width = float(vals.max(initial=0.0)) - lo + 1.0
     grp = np.searchsorted(stream.gstart, np.arange(len(stream.key)), side="right") - 1
     pm = np.maximum.accumulate(grp * width + (vals - lo)) if len(vals) else vals
-    idx = stream.index(group, day) - 1
+    idx = (stream.index(group, day) if idx is None else idx) - 1
     has = idx >= stream.gstart[group]
     out = np.full(len(group), np.nan)
     out[has] = pm[idx[has]] - group[has] * width + lo
@@ -439,8 +460,8 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     hi = max(hi, int(f.due_day.max(initial=0)) + 2 * 365 + L)
     base, span = lo, hi - lo + 2
 
-    def stream(group, day, values, n_groups, stable=False):
-        return _Stream(group, day, values, n_groups, base, span, stable)
+    def stream(group, day, values, n_groups):
+        return _Stream(group, day, values, n_groups, base, span)
 
     n = len(f.inv_day)
     ev_inv, ev_day = book.ev_inv, book.ev_day
@@ -491,7 +512,7 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     # outcomes known, entering history no earlier than the day after the invoice date
     bad, known_day = _outcome(f, L)
     enter = np.maximum(known_day, f.inv_day + 1)
-    cust_known = stream(cust, enter, np.column_stack([ones, bad.astype(float)]), n_c + 1, True)
+    cust_known = stream(cust, enter, np.column_stack([ones, bad.astype(float)]), n_c + 1)
     paid = closed & ~f.written_off
     delay = (f.closed_day - f.due_day).astype(float)
     p_enter = np.maximum(f.closed_day, f.inv_day + 1)
@@ -500,7 +521,6 @@ def _build_state(ledger: Ledger, L: int) -> _State:
         p_enter[paid],
         np.column_stack([ones[paid], delay[paid], np.maximum(delay[paid], 0)]),
         n_c + 1,
-        True,
     )
     wo = f.written_off
     cust_wo = stream(cust[wo], np.maximum(f.wo_day[wo], f.inv_day[wo] + 1), ones[wo], n_c + 1)
@@ -583,7 +603,7 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     i_start = np.clip(s1[iv] - base, 0, span - 1)
     i_end = np.clip(np.minimum(f.closed_day[iv], base + span - 1) - base, 0, span - 1)
     od_key = cust[iv].astype(np.int64) * span + i_start
-    order = np.argsort(od_key, kind="stable")
+    order = _group_sort(cust[iv], od_key, n_c + 1)
     od_key, i_end, i_start = od_key[order], i_end[order], i_start[order]
     od_pm = np.maximum.accumulate(cust[iv][order] * span + i_end) if len(iv) else od_key
     return _State(
@@ -684,7 +704,7 @@ def _engine(
     answers are put back in the callers' order.
     """
     st = _state(ledger, L)
-    order = np.argsort(c * st.span + np.clip(day - st.base, 0, st.span - 1), kind="stable")
+    order = _group_sort(c, c * st.span + np.clip(day - st.base, 0, st.span - 1), st.n_c + 1)
     if not np.array_equal(order, np.arange(len(order))):
         back = np.empty_like(order)
         back[order] = np.arange(len(order))
@@ -722,21 +742,21 @@ def _engine(
     log_sum = (o[:, 2] - own_log) / _FIXED
     sales = (o[:, 4] - np.where(own, f.amount[si], 0) - st.cust_issued.at(c, day - 365)[:, 4]) / 100
     od = st.cust_overdue.at(c, day)
-    kn = st.cust_known.at(c, day)
-    se = st.cust_settled.at(c, day)
+    k_hi = st.cust_known.index(c, day)
+    s_hi = st.cust_settled.index(c, day)
+    kn = st.cust_known.at(c, day, k_hi)
+    se = st.cust_settled.at(c, day, s_hi)
     wo = st.cust_wo.at(c, day)[:, 0]
     cash = st.cust_cash.at(c, day)[:, 0]
     ac = st.cust_actions.at(c, day)
     ac90 = ac[:, 3] - st.cust_actions.at(c, day - 90)[:, 3]
 
     # the most recent known outcomes and settlements
-    k_hi = st.cust_known.index(c, day)
     k_lo = np.maximum(k_hi - RECENT_INVOICES, st.cust_known.gstart[c])
     rec = st.cust_known.cum[k_hi] - st.cust_known.cum[k_lo]
-    s_hi = st.cust_settled.index(c, day)
     s_lo = np.maximum(s_hi - RECENT_INVOICES, st.cust_settled.gstart[c])
     rec_s = st.cust_settled.cum[s_hi] - st.cust_settled.cum[s_lo]
-    worst = _running_max_before(st.cust_settled, c, day, col=2)
+    worst = _running_max_before(st.cust_settled, c, day, col=2, idx=s_hi)
 
     late_share = _ratio(kn[:, 1], kn[:, 0])
     rec_share = _ratio(rec[:, 1], rec[:, 0])
