@@ -633,3 +633,10 @@ def test_aging_agrees_with_duckdb_sql_on_demo(demo_ledger):
 def demo_ledger():
     demo = pytest.importorskip("medrisk.demo")
     return demo.make_ledger(n_invoices=20_000, seed=1)
+
+
+def test_the_package_answers_open_items_and_aging_at_the_top_level():
+    import medrisk
+
+    assert medrisk.open_items is R.open_items and medrisk.aging is R.aging
+    assert {"open_items", "aging", "aging_series"} <= set(medrisk.__all__)
