@@ -140,7 +140,8 @@ def render(notebook: str, parameters: dict[str, Any], out_dir: str | os.PathLike
     try:
         pm.execute_notebook(str(notebook_path(notebook)), str(executed), parameters=params,
                             cwd=str(PROJ_ROOT), kernel_name="python3", progress_bar=progress,
-                            execution_timeout=timeout, request_save_on_cell_execute=False)
+                            execution_timeout=timeout, request_save_on_cell_execute=False,
+                            kernel_manager_class=_ipc_kernel_manager())
     except PapermillExecutionError as exc:
         result.ok = False
         result.failed_cell = _failed_cell(executed)
@@ -157,6 +158,23 @@ def render(notebook: str, parameters: dict[str, Any], out_dir: str | os.PathLike
         result.figures = recorded.get("figures", {})
         result.meta = recorded.get("meta", {})
     return result
+
+
+def _ipc_kernel_manager() -> type:
+    """A kernel manager whose kernel listens on local IPC sockets, not TCP ports.
+
+    Report kernels only talk to this process: Unix sockets in the user's
+    Jupyter runtime folder keep the traffic (figures, possibly customer data)
+    away from other users of the machine, and ipykernel does not warn on every
+    notebook that the kernel "is running over TCP without encryption".
+    """
+    from jupyter_client.manager import KernelManager
+    from traitlets import CaselessStrEnum
+
+    class IpcKernelManager(KernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    return IpcKernelManager
 
 
 def _failed_cell(executed: Path) -> int | None:
