@@ -128,7 +128,7 @@ def _cell(value, kind: str) -> str:
 
 
 def table(frame: pd.DataFrame, columns: Mapping[str, tuple[str, str]], language: str,
-          max_rows: int = 50) -> None:
+          max_rows: int = 25) -> None:
     """An HTML table with formatted columns.
 
     Parameters
@@ -138,7 +138,9 @@ def table(frame: pd.DataFrame, columns: Mapping[str, tuple[str, str]], language:
         Column -> (label key, kind) with kind one of money (fen shown as 元),
         pct, int, float, date, text.
     language : {"zh", "en"}
-    max_rows : int, default=50
+    max_rows : int, default=25
+        Longer frames show their first ``max_rows`` rows, and a line says how
+        many there are in all (sort the frame so the first rows matter most).
     """
     if frame.empty:
         _display_html(f"<p class='mr-meta'>{'（无）' if language == 'zh' else '(none)'}</p>")
@@ -153,7 +155,11 @@ def table(frame: pd.DataFrame, columns: Mapping[str, tuple[str, str]], language:
             for col, (_, kind) in columns.items()
         )
         rows.append(f"<tr>{cells}</tr>")
-    _display_html(f"<table class='mr-table'><tr>{head}</tr>{''.join(rows)}</table>")
+    more = ""
+    if len(frame) > max_rows:
+        more = (f"<p class='mr-meta'>显示前 {max_rows:,} 行，共 {len(frame):,} 行。</p>" if language == "zh"
+                else f"<p class='mr-meta'>First {max_rows:,} of {len(frame):,} rows.</p>")
+    _display_html(f"<table class='mr-table'><tr>{head}</tr>{''.join(rows)}</table>{more}")
 
 
 class Recorder:

@@ -49,6 +49,9 @@ def test_notebook_runs_with_run_file(rendered, path, nb):
     assert not re.search(r"<script[^>]*src=[\"']https?://", html), "a script would come from the network"
     assert "present.setup()" not in html, "code is shown in the report"
     assert result.meta.get("data_fingerprint")
+    unlabelled = [k for k, f in result.figures.items()
+                  if f.get("label_zh") == k or f.get("label_en") == k]
+    assert not unlabelled, f"headline figures without zh/en labels (add them to i18n): {unlabelled}"
 
 
 def _receivables_cases():
