@@ -570,9 +570,13 @@ def _build_state(ledger: Ledger, L: int) -> _State:
         base,
         span,
     )
-    got = cash.at(a_c, np.maximum(due, a_day))[:, 0] - cash.at(a_c, a_day - 1)[:, 0]
-    need = acts["promise_amount"].to_numpy(dtype=float, na_value=np.nan)
-    broken = promise & (got < np.where(np.isnan(need), 1, need))
+    # only promises can be broken; asked in (customer, day) order, the searches walk forward
+    pr = np.flatnonzero(promise)
+    pr = pr[_group_sort(a_c[pr], a_c[pr] * span + np.clip(a_day[pr] - base, 0, span - 1), n_c + 1)]
+    got = cash.at(a_c[pr], np.maximum(due[pr], a_day[pr]))[:, 0] - cash.at(a_c[pr], a_day[pr] - 1)[:, 0]
+    need = acts["promise_amount"].to_numpy(dtype=float, na_value=np.nan)[pr]
+    broken = np.zeros(len(a_day), bool)
+    broken[pr] = got < np.where(np.isnan(need), 1, need)
     na = len(a_day)
     act_grp = np.concatenate([a_c, a_c[broken]])
     act_day = np.concatenate([a_day, due[broken]])
