@@ -573,7 +573,8 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     # only promises can be broken; asked in (customer, day) order, the searches walk forward
     pr = np.flatnonzero(promise)
     pr = pr[_group_sort(a_c[pr], a_c[pr] * span + np.clip(a_day[pr] - base, 0, span - 1), n_c + 1)]
-    got = cash.at(a_c[pr], np.maximum(due[pr], a_day[pr]))[:, 0] - cash.at(a_c[pr], a_day[pr] - 1)[:, 0]
+    pc, pday = a_c[pr], a_day[pr]
+    got = cash.at(pc, np.maximum(due[pr], pday))[:, 0] - cash.at(pc, pday - 1)[:, 0]
     need = acts["promise_amount"].to_numpy(dtype=float, na_value=np.nan)[pr]
     broken = np.zeros(len(a_day), bool)
     broken[pr] = got < np.where(np.isnan(need), 1, need)
