@@ -9,7 +9,7 @@ table once (cash application, timed on its own), then times:
 * ``fit_payment_timing`` (the survival model);
 * ``cash_in_forecast`` 13 weeks and 12 months, with the sales forecast given
   (so the timing is the cash model's, not the sales model's), and once with
-  the default sales forecast (``medrisk.forecast`` when available);
+  the default sales forecast (``medrisk.sales`` when available);
 * ``batch_expiry`` (shipment-history demand), ``sku_demand`` from the sales
   forecast, ``expiry_report`` and ``fefo_allocate``.
 """
@@ -24,6 +24,7 @@ import pandas as pd
 
 from medrisk import batches as B
 from medrisk import cashflow as C
+from medrisk import paytiming as PT
 from medrisk import receivables as R
 from medrisk.demo import make_ledger
 
@@ -49,7 +50,7 @@ def main() -> None:
     open_n = int((R.open_items(ledger, as_of)["open_amount"] > 0).sum())
     print(f"open invoices on {as_of.date()}: {open_n:,}")
 
-    timing = timed("fit_payment_timing", C.fit_payment_timing, ledger, as_of)
+    timing = timed("fit_payment_timing", PT.fit_payment_timing, ledger, as_of)
     sales = C.recent_sales_forecast(ledger, as_of, h=13)
     fc13 = timed(f"cash_in_forecast 13W ({args.draws} draws, timing refit)",
                  C.cash_in_forecast, ledger, as_of, "13W", sales_forecast=sales,

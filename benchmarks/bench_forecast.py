@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from medrisk.demo import make_ledger
-from medrisk.forecast import TOTAL_ID, backtest_sales, forecast_sales, monthly_sales
 from medrisk.quotas import growth_scenario, quota_basis
+from medrisk.sales import TOTAL_ID, backtest_sales, forecast_sales, monthly_sales
 
 AS_OF = "2026-10-31"
 

@@ -23,7 +23,7 @@ SKU serve one demand):
 
 * **history**: units shipped in the ``history_days`` days up to ``as_of``
   divided by ``history_days``;
-* **forecast** (default when :mod:`medrisk.forecast` is available, or when a
+* **forecast** (default when :mod:`medrisk.sales` is available, or when a
   forecast frame is passed): the history rate scaled per product category by
   the sales forecast's growth, ``forecast 元 per day over the next
   forecast_months months / shipped 元 per day over the history window``
@@ -276,11 +276,11 @@ def sku_demand(
     as_of : date-like
         Only shipments (and sales) on or before it are read.
     sales_forecast : DataFrame or {"history"} or None, default=None
-        A frame in the form of :func:`medrisk.forecast.forecast_sales`
+        A frame in the form of :func:`medrisk.sales.forecast_sales`
         (``ds``, ``mean`` in 元, and ``category`` for per-category growth, else
         the ``"total"`` series); ``"history"`` for shipment history alone; None
         calls ``forecast_sales(ledger, as_of, by="category")`` when
-        :mod:`medrisk.forecast` is available, else history alone.
+        :mod:`medrisk.sales` is available, else history alone.
     params : path, dict or ExpiryParams, default=None
         See :func:`load_expiry_params` (``history_days``, ``forecast_months``).
 
@@ -324,14 +324,14 @@ def _demand_forecast(ledger, as_of, sales_forecast, p: ExpiryParams):
         return None, "history"
     if sales_forecast is None:
         try:
-            from medrisk import forecast as _fc
+            from medrisk import sales as _fc
         except ImportError:
             return None, "history"
         fn = getattr(_fc, "forecast_sales", None)
         if fn is None:
             return None, "history"
         return fn(ledger, as_of, by="category", h=p.forecast_months), "forecast"
-    raise ParamsError("sales_forecast must be None (medrisk.forecast when available), 'history' "
+    raise ParamsError("sales_forecast must be None (medrisk.sales when available), 'history' "
                       f"or a forecast DataFrame; got {sales_forecast!r}.")
 
 

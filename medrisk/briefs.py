@@ -162,9 +162,9 @@ def plan_brief(attainment: pd.DataFrame, forecast: pd.DataFrame, backtest: pd.Da
     attainment : DataFrame
         :func:`medrisk.quotas.attainment` by a unit column.
     forecast : DataFrame
-        :func:`medrisk.forecast.forecast_sales` (with its ``total`` rows).
+        :func:`medrisk.sales.forecast_sales` (with its ``total`` rows).
     backtest : DataFrame
-        :func:`medrisk.forecast.backtest_sales`.
+        :func:`medrisk.sales.backtest_sales`.
     alerts : DataFrame
         :func:`medrisk.quotas.plan_alerts`.
     language : {"zh", "en"}, default="zh"
@@ -247,9 +247,9 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
         Receivables warnings and plan alerts together, with message_zh / message_en.
     """
     from medrisk import credit as C
-    from medrisk import forecast as F
     from medrisk import kpis as K
     from medrisk import quotas as Q
+    from medrisk import sales as Sa
     from medrisk import thresholds as T
 
     check_language(language)
@@ -261,7 +261,7 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
     flagged = np.asarray(pd.Series(tiers).isin(T.TIERS[T.TIERS.index(th.flag_tier):]))
     high_exposure = int(scores.loc[flagged, "exposure"].sum())
     open_ar = rec.figures["open_ar"][0]
-    fc = F.forecast_sales(ledger, as_of, by=None, h=3)
+    fc = Sa.forecast_sales(ledger, as_of, by=None, h=3)
     next3 = int(round(float(fc[fc["unique_id"] == "total"]["mean"].sum()) * 100))
     att = Q.attainment(ledger, as_of, by="region")
     last = att[att["period"] == att["period"].max()]

@@ -212,9 +212,9 @@ def forecast_chart(history: pd.DataFrame, forecast: pd.DataFrame, language: str 
     Parameters
     ----------
     history : DataFrame
-        :func:`medrisk.forecast.monthly_sales` output (unique_id, ds, y in 元).
+        :func:`medrisk.sales.monthly_sales` output (unique_id, ds, y in 元).
     forecast : DataFrame
-        :func:`medrisk.forecast.forecast_sales` output (unique_id, ds, mean, lo-/hi-80/95 in 元).
+        :func:`medrisk.sales.forecast_sales` output (unique_id, ds, mean, lo-/hi-80/95 in 元).
     language : {"zh", "en"}, default="zh"
     title : str, default=None
     """

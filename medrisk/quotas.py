@@ -8,7 +8,7 @@ order given) and then over the 12 months:
 
 1. :func:`quota_basis` computes what each unit is expected to sell in each
    month of the plan year: the sales forecast of
-   :func:`medrisk.forecast.forecast_sales` made on ``as_of``
+   :func:`medrisk.sales.forecast_sales` made on ``as_of``
    (``basis="forecast"``), or the same calendar month of the last 12 complete
    months (``basis="history"``). It also records the sales of the year
    before the plan year (actual, plus the forecast for its months not yet
@@ -34,7 +34,7 @@ the unit columns, so they can serve as a plan.
 Attainment and alerts
 ---------------------
 :func:`attainment` compares invoiced sales (by invoice month, as of ``as_of``,
-the unit taken as in :func:`medrisk.forecast.monthly_sales`: ``region`` and
+the unit taken as in :func:`medrisk.sales.monthly_sales`: ``region`` and
 ``channel`` of the customer, ``salesperson_id`` and ``product_line`` of the
 invoice) with the plan, per unit and month and year to date. Only complete
 months are compared (a month is complete when ``as_of`` is on or after its
@@ -63,21 +63,17 @@ import pandas as pd
 
 from medrisk.config import FEN_PER_YUAN, PARAMS_DIR
 from medrisk.exceptions import MissingTableError, ParamsError, SchemaError, SourceError
-from medrisk.forecast import (
+from medrisk.forecast import AutoETS, Forecaster, _month_codes, _month_starts, _ym
+from medrisk.ledger import Ledger
+from medrisk.receivables import _day_of
+from medrisk.sales import (
     MISSING_LABEL,
     TOTAL_ID,
-    AutoETS,
-    Forecaster,
     _last_complete_month,
-    _month_codes,
-    _month_starts,
     _sales_by_month,
-    _ym,
     forecast_sales,
     monthly_sales,
 )
-from medrisk.ledger import Ledger
-from medrisk.receivables import _day_of
 from medrisk.schemas import Target
 
 __all__ = [
@@ -732,7 +728,7 @@ def seasonal_expectation(ledger: Ledger, as_of, by=("region",)) -> pd.DataFrame:
     ledger : Ledger
     as_of : date-like
     by : str or sequence of str, default=("region",)
-        Unit columns (any ``by`` of :func:`medrisk.forecast.monthly_sales`).
+        Unit columns (any ``by`` of :func:`medrisk.sales.monthly_sales`).
 
     Returns
     -------

@@ -8,23 +8,17 @@ import pytest
 
 from medrisk.cashflow import (
     COMPONENTS,
-    _run_cut,
-    _run_snap,
-    _weekend_cut,
-    _weekend_move,
     backtest_cash_in,
     cash_in_forecast,
-    cash_periods,
-    fit_payment_timing,
-    payment_outlook,
     recent_sales_forecast,
 )
 from medrisk.demo import make_demo
 from medrisk.exceptions import ParamsError
 from medrisk.ledger import Ledger
+from medrisk.payoutlook import cash_periods
+from medrisk.paytiming import fit_payment_timing
 
 AS_OF = pd.Timestamp("2026-04-30")
-D = pd.Timestamp
 DRAWS = 60
 
 
@@ -61,61 +55,6 @@ def _truncate(ledger: Ledger, as_of) -> Ledger:
     return Ledger({k: v.reset_index(drop=True) for k, v in t.items()})
 
 
-# --------------------------------------------------------------------------- periods
-def test_periods_weeks_and_months():
-    w = cash_periods("2026-10-31", "13W")
-    assert len(w) == 13
-    assert w["period_start"].iloc[0] == pd.Timestamp("2026-11-01")
-    assert (w["days"] == 7).all()
-    assert w["period_end"].iloc[-1] == pd.Timestamp("2027-01-30")
-    m = cash_periods("2026-10-31", "12M")
-    assert m["period_start"].tolist()[:2] == [D("2026-11-01"), D("2026-12-01")]
-    assert m["period_end"].iloc[-1] == pd.Timestamp("2027-10-31")
-    part = cash_periods("2026-10-15", "12M")  # first month partial
-    assert part["period_start"].iloc[0] == pd.Timestamp("2026-10-16")
-    assert part["days"].iloc[0] == 16
-
-
-@pytest.mark.parametrize("bad", ["13", "0W", "W13", "13Y", "200W", None])
-def test_bad_horizon(bad):
-    with pytest.raises(ParamsError, match="horizon"):
-        cash_periods("2026-10-31", bad)
-
-
-# --------------------------------------------------------------------------- receipt calendar
-def test_weekend_rules_agree_with_cut():
-    raw = np.arange(20_000, 20_400)
-    for rule in ("friday", "monday", "none"):
-        booked = _weekend_move(raw, rule)
-        assert not np.isin((booked + 3) % 7, [5, 6]).any() or rule == "none"
-        for b in raw[::7][:30]:
-            cut = _weekend_cut(np.array([b]), rule)[0]
-            assert np.array_equal(booked <= b, raw <= cut), (rule, b)
-
-
-def test_payment_runs_agree_with_cut():
-    raw = np.arange(20_000, 20_300)
-    for dom in (1, 10, 25, 31):
-        for rule in ("friday", "none"):
-            booked = _run_snap(raw, np.full(len(raw), dom), rule)
-            assert len(np.unique(booked)) <= 12  # one booked day per month
-            for b in raw[::5]:
-                cut = _run_cut(np.array([b]), np.array([dom]), rule)[0]
-                assert np.array_equal(booked <= b, raw <= cut), (dom, rule, b)
-
-
-def test_payment_runs_and_weekends_are_learned(company, ledger):
-    timing = fit_payment_timing(ledger, AS_OF)
-    assert timing.params["weekend"] == "friday"  # the demo books weekend receipts on Fridays
-    cust = company.truth_customers.merge(timing.customers, on="customer_id")
-    assert cust.loc[cust["batch_payer"], "p_run"].mean() > 0.8
-    assert cust.loc[~cust["batch_payer"], "p_run"].mean() < 0.1
-    assert set(timing.run_doms[0, 2:]) == {10, 15, 20, 25}  # the demo's common run days
-    np.testing.assert_allclose(timing.run_weights.sum(axis=1), 1.0)
-    none = fit_payment_timing(ledger, AS_OF, weekend="none")
-    assert none.params["weekend"] == "none"
-
-
 # --------------------------------------------------------------------------- the forecast
 def test_forecast_frame(ledger):
     fc = cash_in_forecast(ledger, AS_OF, "13W", sales_forecast=_stub_sales(AS_OF), n_draws=DRAWS)
@@ -142,15 +81,15 @@ def test_same_seed_same_forecast_and_draws_match_the_mean(ledger):
     b = cash_in_forecast(ledger, AS_OF, "13W", seed=3, **kw)
     pd.testing.assert_frame_equal(a, b)
     # the intervals are centred on the exact mean; the simulation itself must agree with it
-    from medrisk import cashflow as cf
+    from medrisk import payoutlook as po
 
-    day = cf._day_of(AS_OF)
-    starts, ends = cf._period_days(day, "13W")
+    day = po._day_of(AS_OF)
+    starts, ends = po._period_days(day, "13W")
     timing = fit_payment_timing(ledger, AS_OF)
     extra = int(ends[-1] - day) + 100
-    op = cf._open_invoices(ledger, day, timing, None, 0.0, extra)
-    mean, _, _ = cf._open_expected(op, timing, starts, ends, extra)
-    sim = cf._open_simulate(op, timing, starts, ends, extra, 400, 0.0, np.random.default_rng(0))
+    op = po._open_invoices(ledger, day, timing, None, 0.0, extra)
+    mean, _, _ = po._open_expected(op, timing, starts, ends, extra)
+    sim = po._open_simulate(op, timing, starts, ends, extra, 400, 0.0, np.random.default_rng(0))
     assert abs(sim.mean(axis=0).sum() / mean.sum() - 1) < 0.03
 
 
@@ -212,33 +151,6 @@ def test_recent_sales_forecast_reads_only_the_past(ledger):
     assert (f["mean"] > 0).all()
     g = recent_sales_forecast(_truncate(ledger, pd.Timestamp("2025-06-30")), "2025-06-30", h=12)
     pd.testing.assert_frame_equal(f, g)
-
-
-def test_p_late_changes_not_yet_late_invoices_only(company, ledger):
-    p_late = company.truth_invoices[["invoice_id", "p_late"]]
-    base = payment_outlook(ledger, AS_OF)
-    sharp = payment_outlook(ledger, AS_OF, p_late=p_late, p_late_weight=1.0)
-    late = base["days_past_due"] > 30
-    np.testing.assert_allclose(base.loc[late, "theta"], sharp.loc[late, "theta"])
-    assert not np.allclose(base.loc[~late, "theta"], sharp.loc[~late, "theta"])
-    # invoices more likely to be late get a lower frailty (slower payment)
-    merged = sharp[~late].merge(p_late, on="invoice_id")
-    assert np.corrcoef(np.log(merged["theta"]), merged["p_late"])[0, 1] < -0.3
-    with pytest.raises(ParamsError, match="p_late must be a DataFrame"):
-        cash_in_forecast(ledger, AS_OF, p_late=pd.DataFrame({"id": [1]}), n_draws=DRAWS)
-
-
-def test_payment_outlook(ledger):
-    out = payment_outlook(ledger, AS_OF, "13W")
-    assert out["p_paid_in_horizon"].between(0, 1).all() and out["p_never"].between(0, 1).all()
-    assert (out["p_paid_in_horizon"] + out["p_never"] <= 1 + 1e-9).all()
-    assert set(out["customer_type"].dropna()) <= {
-        "tertiary_hospital", "secondary_hospital", "clinic", "pharmacy", "distributor", "agent",
-        "other"}
-    # long-overdue invoices are less likely to be paid soon than ones just due
-    fresh = out.loc[out["days_past_due"].between(1, 30), "p_paid_in_horizon"].mean()
-    old = out.loc[out["days_past_due"] > 365, "p_paid_in_horizon"].mean()
-    assert old < fresh
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ import pytest
 from medrisk.config import PARAMS_DIR
 from medrisk.demo import make_ledger
 from medrisk.exceptions import MissingTableError, ParamsError
-from medrisk.forecast import monthly_sales
 from medrisk.ledger import Ledger
 from medrisk.quotas import (
     ALERT_KEYS,
@@ -25,6 +24,7 @@ from medrisk.quotas import (
     quota_basis,
     split_target,
 )
+from medrisk.sales import monthly_sales
 from medrisk.schemas import Target
 
 AS_OF = "2026-10-31"

@@ -191,8 +191,8 @@ def _plan_cases():
 
 @pytest.mark.parametrize("path,nb", _plan_cases(), ids=[p.stem for p, _ in _plan_cases()])
 def test_plan_figures_match_the_package(rendered, demo_dir, path, nb):
-    from medrisk import forecast as F
     from medrisk import quotas as Q
+    from medrisk import sales as Sa
 
     result = rendered[(path.name, nb)]
     params = load_run(path).parameters_for(nb)
@@ -203,7 +203,7 @@ def test_plan_figures_match_the_package(rendered, demo_dir, path, nb):
     last = att[att["period"] == att["period"].max()]
     assert figs["actual_ytd"] == int(last["actual_ytd"].sum())
     assert figs["plan_ytd"] == int(last["plan_ytd"].sum())
-    fc = F.forecast_sales(ledger, as_of, by=by, h=params.get("horizon", 12))
+    fc = Sa.forecast_sales(ledger, as_of, by=by, h=params.get("horizon", 12))
     total = fc[fc["unique_id"] == "total"]["mean"].sum()
     assert figs["forecast_next_12m"] == round(total * 100)
 
