@@ -224,11 +224,35 @@ def plan_brief(attainment: pd.DataFrame, forecast: pd.DataFrame, backtest: pd.Da
     return b
 
 
+def _high_risk(ledger: Ledger, as_of, th) -> tuple[int, int]:
+    """Exposure (fen) and number of customers at or above the flag tier, by a model fitted on ``as_of``."""
+    from medrisk import credit as C
+    from medrisk import thresholds as T
+
+    model = C.CreditModel(model="gbm", late_after_days=th.late_after_days).fit(ledger, as_of)
+    scores = model.score_customers(ledger, as_of, lgd=th.lgd)
+    tiers = T.assign_tiers(scores["probability"], th)
+    flagged = np.asarray(pd.Series(tiers).isin(T.TIERS[T.TIERS.index(th.flag_tier):]))
+    exposure = scores["exposure"].to_numpy()
+    return int(exposure[flagged].sum()), int((flagged & (exposure > 0)).sum())
+
+
+def _versus(label_zh: str, label_en: str, value: int, language: str) -> str:
+    return f"{label_zh} {wan(value)}" if language == "zh" else f"{label_en} {wan(value)}"
+
+
 def management_brief(ledger: Ledger, as_of, language: str = "zh",
                      thresholds: Mapping[str, Any] | None = None,
                      risk_thresholds_file: str | None = None) -> tuple[Brief, pd.DataFrame]:
-    """The one-page executive summary: cash tied up, DSO, overdue share, high-risk
-    exposure, forecast sales, plan attainment and warnings, each with its change.
+    """The one-page executive summary, each figure with its change.
+
+    Cash tied up (open receivables), overdue amount and share, DSO (each
+    against the previous month end); high-risk exposure (against the
+    exposure flagged at the previous month end by a model fitted then, so the
+    earlier figure only uses what was known then); plan attainment year to date
+    (against the month before); forecast sales and forecast cash-in for the
+    next three months (against the actual sales and cash of the last three
+    months); and the warnings.
 
     Parameters
     ----------
@@ -246,7 +270,7 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
     warnings : DataFrame
         Receivables warnings and plan alerts together, with message_zh / message_en.
     """
-    from medrisk import credit as C
+    from medrisk import cashflow as CF
     from medrisk import kpis as K
     from medrisk import quotas as Q
     from medrisk import sales as Sa
@@ -254,39 +278,61 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
 
     check_language(language)
     rec = receivables_brief(ledger, as_of, language, thresholds)
+    _, end, prev_end = period_bounds(as_of)
     th = T.load_thresholds(risk_thresholds_file or None)
-    model = C.CreditModel(model="gbm", late_after_days=th.late_after_days).fit(ledger, as_of)
-    scores = model.score_customers(ledger, as_of, lgd=th.lgd)
-    tiers = T.assign_tiers(scores["probability"], th)
-    flagged = np.asarray(pd.Series(tiers).isin(T.TIERS[T.TIERS.index(th.flag_tier):]))
-    high_exposure = int(scores.loc[flagged, "exposure"].sum())
+    high_exposure, high_n = _high_risk(ledger, end, th)
+    prev_exposure, _ = _high_risk(ledger, prev_end, th)
     open_ar = rec.figures["open_ar"][0]
-    fc = Sa.forecast_sales(ledger, as_of, by=None, h=3)
-    next3 = int(round(float(fc[fc["unique_id"] == "total"]["mean"].sum()) * 100))
-    att = Q.attainment(ledger, as_of, by="region")
-    last = att[att["period"] == att["period"].max()]
+    fc = Sa.forecast_sales(ledger, end, by=None, h=3)
+    total = fc[fc["unique_id"] == "total"] if "total" in set(fc["unique_id"]) else fc
+    next3 = int(round(float(total["mean"].sum()) * 100))
+    cash = CF.cash_in_forecast(ledger, end, horizon="3M", sales_forecast=fc)
+    cash3 = int(round(float(cash.loc[cash["component"] == "total", "mean"].sum()) * 100))
+    last3 = K.kpis(ledger, *window(end, 3)).iloc[0]
+    att = Q.attainment(ledger, end, by="region")
+    periods = sorted(att["period"].unique())
+
+    def ytd_at(period) -> float:
+        rows = att[att["period"] == period]
+        plan = int(rows["plan_ytd"].sum())
+        return int(rows["actual_ytd"].sum()) / plan if plan else float("nan")
+
+    last = att[att["period"] == periods[-1]]
     plan_ytd, actual_ytd = int(last["plan_ytd"].sum()), int(last["actual_ytd"].sum())
-    ytd = actual_ytd / plan_ytd if plan_ytd else float("nan")
-    warn = pd.concat([K.warnings(ledger, as_of, dict(thresholds or {})) if thresholds else None,
-                      Q.plan_alerts(ledger, as_of, by="region")], ignore_index=True)
+    ytd = ytd_at(periods[-1])
+    ytd_before = ytd_at(periods[-2]) if len(periods) > 1 else float("nan")
+    warn = pd.concat([K.warnings(ledger, end, dict(thresholds or {})) if thresholds else None,
+                      Q.plan_alerts(ledger, end, by="region")], ignore_index=True)
     b = Brief()
     b.figures = dict(rec.figures)
     b.figures.update({"high_risk_exposure": (high_exposure, "fen"),
-                      "high_risk_customers": (int((flagged & (scores["exposure"] > 0).to_numpy()).sum()), "count"),
-                      "forecast_next_3m": (next3, "fen"), "attainment_ytd": (ytd, "share"),
-                      "warnings": (len(warn), "count")})
+                      "high_risk_exposure_prev": (prev_exposure, "fen"),
+                      "high_risk_customers": (high_n, "count"),
+                      "forecast_next_3m": (next3, "fen"), "cash_in_3m": (cash3, "fen"),
+                      "actual_ytd": (actual_ytd, "fen"), "plan_ytd": (plan_ytd, "fen"),
+                      "attainment_ytd": (ytd, "share"), "warnings": (len(warn), "count")})
     zh = language == "zh"
+    share = f"{'占应收' if zh else 'of AR'} {pct(high_exposure / open_ar)}" if open_ar else ""
     b.cards = rec.cards[:4] + [
         {"label": "高风险敞口" if zh else "High-risk exposure", "value": wan(high_exposure),
-         "delta": (f"占应收 {pct(high_exposure / open_ar)}" if zh else f"{pct(high_exposure / open_ar)} of AR")
-         if open_ar else ""},
-        {"label": "累计计划达成率" if zh else "Plan attainment YTD", "value": pct(ytd)},
-        {"label": "未来3个月预测销售" if zh else "Forecast sales, 3 months", "value": wan(next3)},
+         "delta": _delta(high_exposure, prev_exposure, "fen", language) + (f"；{share}" if zh else
+                                                                           f"; {share}")},
+        {"label": "累计计划达成率" if zh else "Plan attainment YTD", "value": pct(ytd),
+         "delta": _delta(ytd, ytd_before, "share", language)},
+        {"label": "未来3个月预测销售" if zh else "Forecast sales, 3 months", "value": wan(next3),
+         "delta": _versus("过去3个月实际", "last 3 months actual", int(last3["sales"]), language)},
+        {"label": "未来3个月预计回款" if zh else "Forecast cash-in, 3 months", "value": wan(cash3),
+         "delta": _versus("过去3个月回款", "last 3 months", int(last3["collected"]), language)},
     ]
-    extra_zh = (f"高风险客户敞口 {wan(high_exposure)} 元；累计计划达成率 {pct(ytd)}；"
-                f"预计未来3个月销售 {wan(next3)} 元；预警 {len(warn)} 条。")
-    extra_en = (f"High-risk exposure {wan(high_exposure)} 元; plan attainment year to date {pct(ytd)}; "
-                f"forecast sales for the next 3 months {wan(next3)} 元; {len(warn)} warning(s).")
+    extra_zh = (f"高风险客户 {high_n} 家，敞口 {wan(high_exposure)} 元（上月末 {wan(prev_exposure)} 元）；"
+                f"累计计划达成率 {pct(ytd)}；预计未来3个月销售 {wan(next3)} 元、回款 {wan(cash3)} 元"
+                f"（过去3个月销售 {wan(last3['sales'])} 元、回款 {wan(last3['collected'])} 元）；"
+                f"预警 {len(warn)} 条。")
+    extra_en = (f"{high_n} high-risk customers with {wan(high_exposure)} 元 of exposure (last month "
+                f"end {wan(prev_exposure)} 元); plan attainment year to date {pct(ytd)}; the next 3 "
+                f"months should bring {wan(next3)} 元 of sales and {wan(cash3)} 元 of cash (last 3 "
+                f"months: {wan(last3['sales'])} 元 and {wan(last3['collected'])} 元); "
+                f"{len(warn)} warning(s).")
     b.points = rec.points[:2] + [extra_zh if zh else extra_en]
     return b, warn
 

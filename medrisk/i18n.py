@@ -166,6 +166,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "long_delinquents": ("长期拖欠客户", "Long-term delinquent customers"),
     "high_risk_customers": ("高风险客户数", "High-risk customers"),
     "high_risk_exposure": ("高风险敞口", "High-risk exposure"),
+    "high_risk_exposure_prev": ("上月末高风险敞口", "High-risk exposure, last month end"),
     "credit_limit_breaches": ("超信用额度客户", "Customers over credit limit"),
     "roc_auc_baseline": ("ROC AUC(基准)", "ROC AUC (baseline)"),
     "attainment_ytd": ("累计计划达成率", "Plan attainment YTD"),

@@ -240,6 +240,13 @@ def test_management_summary_figures_match_the_package(rendered, demo_dir, path, 
     figs = {k: v["value"] for k, v in result.figures.items()}
     assert figs["open_ar"] == int(R.aging(ledger, as_of)["total"].iloc[0])
     assert 0 <= figs["high_risk_exposure"] <= figs["open_ar"] + 1
+    from medrisk import cashflow as CF
+    from medrisk import sales as Sa
+
+    fc = Sa.forecast_sales(ledger, as_of, by=None, h=3)
+    cash = CF.cash_in_forecast(ledger, as_of, horizon="3M", sales_forecast=fc)
+    assert figs["cash_in_3m"] == round(cash.loc[cash["component"] == "total", "mean"].sum() * 100)
+    assert figs["forecast_next_3m"] == round(fc[fc["unique_id"] == "total"]["mean"].sum() * 100)
 
 
 def _cases_of(name):
