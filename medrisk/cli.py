@@ -49,13 +49,13 @@ def demo_data(
             path = demo.write_demo(out, n_invoices=invoices, seed=seed, fmt=fmt, end=end)
             typer.echo(f"demo company ({invoices:,} invoices, seed {seed}) written to {path}")
         if to_db is not None:
-            from medrisk import db
+            from medrisk import dbconnect, dbwrite
 
             company = demo.make_demo(n_invoices=invoices, seed=seed, end=end)
-            written = db.write_tables_to_db(company.ledger, to_db, schema=schema,
-                                            password_env=password_env, progress=True)
+            written = dbwrite.write_tables_to_db(company.ledger, to_db, schema=schema,
+                                                 password_env=password_env, progress=True)
             typer.echo(f"demo company ({invoices:,} invoices, seed {seed}) written to "
-                       f"{db.mask_url(to_db)}: {len(written)} tables")
+                       f"{dbconnect.mask_url(to_db)}: {len(written)} tables")
     except (MedriskError, ValueError) as exc:
         _fail(exc)
 

@@ -1,4 +1,4 @@
-r"""Reading the canonical tables from a SQL database, and writing them into one.
+r"""Reading the canonical tables from a SQL database.
 
 :func:`medrisk.load_ledger` hands a source that contains ``://`` (a SQLAlchemy
 URL such as ``postgresql+psycopg://medrisk@db.example.com:5432/erp`` or
@@ -72,26 +72,22 @@ the filter, and the other tables are limited to what relates to its invoices.
 
 Cache
 -----
-With ``cache: DIR``, every successful read writes the accepted tables to
-``DIR`` as Parquet (:func:`medrisk.io.write_tables`) with ``fingerprint.json``
-(the ledger fingerprint, the masked URL, when, rows per table). ``DIR`` is
-itself a source for :func:`medrisk.load_ledger`; ``offline: true`` (or
-``offline=True``) reads it instead of the database and checks the fingerprint.
-Either way ``ledger.origin`` says what was read (see :func:`load_ledger_from_db`).
+With ``cache: DIR``, every successful read also writes the accepted tables to
+``DIR`` as Parquet with ``fingerprint.json``; ``offline: true`` (or
+``offline=True``) reads that copy instead of the database
+(:mod:`medrisk.dbcache`). Either way ``ledger.origin`` says what was read (see
+:func:`load_ledger_from_db`).
 
 Passwords never go in a file: a password inside ``database.url`` is refused;
 name an environment variable in ``password_env``. Every message shows the URL
-with the password masked.
+with the password masked (:mod:`medrisk.dbconnect`). Writing tables into a
+database is :func:`medrisk.dbwrite.write_tables_to_db`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import decimal
-import json
 import os
-import re
-import shutil
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -101,230 +97,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from medrisk.config import resolve_path
+from medrisk.dbcache import _write_cache, read_cache
+from medrisk.dbconnect import (
+    DatabaseSettings,
+    _connect_url,
+    _driver_message,
+    _engine,
+    database_settings,
+    mask_url,
+)
 from medrisk.exceptions import MissingColumnsError, ParamsError, SchemaError, SourceError
 from medrisk.ledger import Ledger
-from medrisk.schemas import (
-    DATE_COLUMNS,
-    MONEY_COLUMNS,
-    REQUIRED_TABLES,
-    SCHEMAS,
-    TABLE_ORDER,
-    required_columns,
-)
+from medrisk.schemas import REQUIRED_TABLES, TABLE_ORDER, required_columns
 
 __all__ = [
     "load_ledger_from_db",
-    "read_cache",
-    "write_tables_to_db",
-    "database_settings",
-    "DatabaseSettings",
-    "mask_url",
-    "DEFAULT_CHUNK_ROWS",
-    "CACHE_FINGERPRINT_FILE",
 ]
 
-#: Rows fetched per round trip when the mapping does not say.
-DEFAULT_CHUNK_ROWS = 100_000
-#: The cache's description file.
-CACHE_FINGERPRINT_FILE = "fingerprint.json"
-#: Keys allowed in the mapping file's ``database`` section.
-DATABASE_KEYS = ("url", "password_env", "schema", "chunk_rows", "since", "cache", "offline",
-                 "quarantine")
-#: The surrogate key :func:`write_tables_to_db` adds: the row's number in the frame written.
-ROW_COLUMN = "row_no"
 #: Tables the ``since`` limit applies to; every other table is read in full.
 SINCE_TABLES = ("invoices", "allocations", "adjustments", "payments", "collection_actions")
 #: Money differences smaller than this (元) count as zero when SQL compares sums (SQLite floats).
 _HALF_FEN = "0.005"
-
-
-# ---------------------------------------------------------------------------
-# Settings
-# ---------------------------------------------------------------------------
-@dataclass
-class DatabaseSettings:
-    """The ``database`` section of a mapping file, checked.
-
-    Attributes
-    ----------
-    url : str or None
-        SQLAlchemy URL without a password.
-    password_env : str or None
-        Name of the environment variable holding the password.
-    schema : str or None
-        Database schema of the tables.
-    chunk_rows : int
-        Rows per fetch.
-    since : Timestamp or None
-        Read limit (see the module docstring).
-    cache : Path or None
-        Folder of the Parquet cache.
-    offline : bool
-        Read the cache instead of the database.
-    quarantine : Path or None
-        Folder for ``<table>.quarantine.csv``.
-    where : str
-        The mapping file, for messages.
-    """
-
-    url: str | None = None
-    password_env: str | None = None
-    schema: str | None = None
-    chunk_rows: int = DEFAULT_CHUNK_ROWS
-    since: pd.Timestamp | None = None
-    cache: Path | None = None
-    offline: bool = False
-    quarantine: Path | None = None
-    where: str = "mapping"
-
-
-def _load_yaml(mapping) -> tuple[dict, str]:
-    if mapping is None:
-        return {}, "mapping"
-    if isinstance(mapping, Mapping):
-        return dict(mapping), "mapping"
-    path = Path(mapping)
-    if not path.exists():
-        raise SourceError(f"Mapping file {path} does not exist.")
-    from ruamel.yaml import YAML
-
-    try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
-    except Exception as exc:  # ruamel raises many error types
-        raise ParamsError(f"{path}: not valid YAML ({exc}).") from exc
-    if not isinstance(data, Mapping):
-        raise ParamsError(f"{path}: expected a mapping with 'database' and 'tables'; "
-                          f"got {type(data).__name__}.")
-    return dict(data), str(path)
-
-
-def database_settings(mapping: str | os.PathLike | Mapping | None) -> DatabaseSettings:
-    """Read and check the ``database`` section of a mapping file.
-
-    Parameters
-    ----------
-    mapping : str, path, dict or None
-        A mapping file (YAML) or the equivalent dict.
-
-    Returns
-    -------
-    DatabaseSettings
-
-    Raises
-    ------
-    ParamsError
-        For an unknown key, a value of the wrong kind, or a password written
-        into ``database.url``.
-    """
-    data, where = _load_yaml(mapping)
-    section = data.get("database") or {}
-    if not isinstance(section, Mapping):
-        raise ParamsError(f"{where}: 'database' must be a mapping of {list(DATABASE_KEYS)}; "
-                          f"got {type(section).__name__}.")
-    unknown = sorted(set(section) - set(DATABASE_KEYS))
-    if unknown:
-        raise ParamsError(f"{where}: database has unknown key(s) {unknown}; "
-                          f"allowed keys are {list(DATABASE_KEYS)}.")
-    out = DatabaseSettings(where=where)
-    for key in ("url", "password_env", "schema"):
-        value = section.get(key)
-        if value is not None and not (isinstance(value, str) and value.strip()):
-            shown = "a value" if key == "url" else repr(value)
-            raise ParamsError(f"{where}: database.{key} must be a non-empty string; got {shown}.")
-        setattr(out, key, value.strip() if isinstance(value, str) else None)
-    if out.url is not None:
-        url = _parse_url(out.url)
-        if url.password is not None:
-            raise ParamsError(
-                f"{where}: database.url ({mask_url(url)}) contains a password. Remove it from "
-                "the file and put the password in an environment variable named by "
-                "database.password_env (for example password_env: MEDRISK_DB_PASSWORD)."
-            )
-    env_name = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-    if out.password_env is not None and not env_name.fullmatch(out.password_env):
-        raise ParamsError(f"{where}: database.password_env must be the name of an environment "
-                          f"variable such as MEDRISK_DB_PASSWORD; got {out.password_env!r}.")
-    chunk = section.get("chunk_rows", DEFAULT_CHUNK_ROWS)
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ParamsError(f"{where}: database.chunk_rows must be a whole number of rows, at "
-                          f"least 1; got {chunk!r}.")
-    out.chunk_rows = chunk
-    since = section.get("since")
-    if since is not None:
-        try:
-            ts = pd.Timestamp(since)
-        except (ValueError, TypeError):
-            ts = pd.NaT
-        if ts is pd.NaT or ts != ts.normalize():
-            raise ParamsError(f"{where}: database.since must be a date such as '2023-11-01'; "
-                              f"got {since!r}.")
-        out.since = ts
-    offline = section.get("offline", False)
-    if not isinstance(offline, bool):
-        raise ParamsError(f"{where}: database.offline must be true or false; got {offline!r}.")
-    out.offline = offline
-    for key in ("cache", "quarantine"):
-        value = section.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
-            raise ParamsError(f"{where}: database.{key} must be a folder path; got {value!r}.")
-        setattr(out, key, Path(resolve_path(str(value))))
-    return out
-
-
-# ---------------------------------------------------------------------------
-# URLs and messages
-# ---------------------------------------------------------------------------
-def _parse_url(text: str):
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        url = make_url(text)
-    except (ArgumentError, ValueError, TypeError):
-        scheme = text.split("://", 1)[0] if "://" in text else "?"
-        raise SourceError(
-            f"A database URL starting {scheme + '://'!r} could not be read. Expected the "
-            "SQLAlchemy form dialect+driver://user@host:port/database, for example "
-            "postgresql+psycopg://medrisk@db.example.com:5432/erp or sqlite:///data/erp.db."
-        ) from None
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")  # the driver medrisk installs
-    return url
-
-
-def mask_url(url) -> str:
-    """Return the URL as text with its password replaced by ``***``.
-
-    Parameters
-    ----------
-    url : str or sqlalchemy.engine.URL
-
-    Returns
-    -------
-    str
-    """
-    if isinstance(url, str):
-        url = _parse_url(url)
-    return url.render_as_string(hide_password=True)
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
-def _driver_message(exc: BaseException, secrets: list[str]) -> str:
-    """Give the database's own words for an error, without boilerplate or secrets."""
-    orig = getattr(exc, "orig", None)
-    text = str(orig if orig is not None else exc).strip()
-    text = re.sub(r"\s*\(Background on this error at: [^)]*\)", "", text)
-    text = " ".join(text.split())
-    return _scrub(text, secrets)
 
 
 # ---------------------------------------------------------------------------
@@ -681,53 +474,6 @@ def _read_source(conn, src: _Source, stmt, chunk_rows: int, progress: bool,
     return RawTable(src.table, frame, src.label, None, rows, src.user_columns)
 
 
-def _connect_url(source: str | None, settings: DatabaseSettings):
-    text = source if source else settings.url
-    if not text:
-        raise ParamsError(
-            f"{settings.where}: no database URL. Give it as the source "
-            "(load_ledger('postgresql+psycopg://user@host:5432/db', mapping)) or as "
-            "database.url in the mapping file."
-        )
-    url = _parse_url(text)
-    if settings.password_env:
-        password = os.environ.get(settings.password_env)
-        if password is None:
-            raise ParamsError(
-                f"{settings.where}: database.password_env is {settings.password_env}, but no "
-                f"environment variable {settings.password_env} is set. Set it to the password "
-                f"of {mask_url(url)} before loading."
-            )
-        url = url.set(password=password)
-    secrets = [url.password] if url.password else []
-    if url.password:
-        from urllib.parse import quote_plus
-
-        secrets.append(quote_plus(url.password))
-    return url, secrets
-
-
-def _engine(url):
-    import sqlalchemy as sa
-
-    kwargs: dict[str, Any] = {}
-    if url.get_backend_name() == "postgresql":
-        kwargs["connect_args"] = {"connect_timeout": 15, "application_name": "medrisk"}
-    try:
-        return sa.create_engine(url, **kwargs)
-    except sa.exc.NoSuchModuleError:
-        raise SourceError(
-            f"{mask_url(url)}: SQLAlchemy knows no database kind {url.drivername!r}. Use "
-            "postgresql+psycopg://user@host:5432/db or sqlite:///path/file.db (other databases "
-            "need their SQLAlchemy dialect and driver installed)."
-        ) from None
-    except ImportError as exc:
-        raise SourceError(
-            f"{mask_url(url)}: the database driver for {url.drivername!r} is not installed "
-            f"({exc.name or exc}). Install it with pip, or use postgresql+psycopg:// or sqlite:///."
-        ) from None
-
-
 def load_ledger_from_db(
     url: str | None,
     mapping: str | os.PathLike | Mapping | None = None,
@@ -856,268 +602,3 @@ def load_ledger_from_db(
             warnings.warn(f"The read succeeded but the cache {settings.cache} could not be "
                           f"written: {exc}", stacklevel=2)
     return ledger
-
-
-# ---------------------------------------------------------------------------
-# Cache
-# ---------------------------------------------------------------------------
-def _write_cache(ledger: Ledger, cache: Path) -> None:
-    """Replace ``cache`` with the ledger's tables and ``fingerprint.json``, atomically."""
-    from medrisk.io import write_tables
-
-    cache = Path(cache)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(f".{cache.name}.tmp-{os.getpid()}")
-    old = cache.with_name(f".{cache.name}.old-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        write_tables(ledger.tables, tmp, "parquet")
-        meta = dict(ledger.origin)
-        meta["load_report"] = {t: {"rows_read": r.rows_read, "accepted": r.accepted,
-                                   "quarantined": r.quarantined}
-                               for t, r in ledger.load_report.tables.items()}
-        (tmp / CACHE_FINGERPRINT_FILE).write_text(
-            json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-        if cache.exists():
-            cache.rename(old)
-        tmp.rename(cache)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def read_cache(
-    cache: str | os.PathLike,
-    *,
-    quarantine_dir: str | os.PathLike | None = None,
-    progress: bool = False,
-) -> Ledger:
-    """Read the Parquet cache of the last good database read, checking its fingerprint.
-
-    Parameters
-    ----------
-    cache : str or path
-        The cache folder (``database.cache``).
-    quarantine_dir : str or path, default=None
-        Passed to :func:`medrisk.load_ledger` (a cache holds only accepted rows).
-    progress : bool, default=False
-        Show progress bars.
-
-    Returns
-    -------
-    Ledger
-        ``ledger.origin`` is the origin recorded at the read, with ``kind``
-        ``"cache"`` and ``cache`` the folder; ``ledger.source`` is
-        ``cache:<folder>``.
-
-    Raises
-    ------
-    SourceError
-        When the folder or its ``fingerprint.json`` is missing, or the tables
-        no longer match the recorded fingerprint.
-    """
-    from medrisk.io import load_ledger
-
-    cache = Path(cache)
-    meta_file = cache / CACHE_FINGERPRINT_FILE
-    if not meta_file.exists():
-        raise SourceError(
-            f"No database cache at {cache} (no {CACHE_FINGERPRINT_FILE}). Read the database once "
-            "with database.cache set (and offline false) to make one."
-        )
-    try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SourceError(f"{meta_file}: not readable ({exc}).") from exc
-    ledger = load_ledger(cache, quarantine_dir=quarantine_dir or cache / ".quarantine",
-                         progress=progress)
-    if ledger.load_report is not None:
-        ledger.load_report.ignored_files = [f for f in ledger.load_report.ignored_files
-                                            if f != CACHE_FINGERPRINT_FILE]
-    got = ledger.fingerprint()
-    if got != meta.get("fingerprint"):
-        raise SourceError(
-            f"The cache {cache} does not match its {CACHE_FINGERPRINT_FILE}: fingerprint "
-            f"{got[:12]}… instead of {str(meta.get('fingerprint'))[:12]}…. Its files were changed; "
-            "read the database again to rebuild it."
-        )
-    origin = {k: v for k, v in meta.items() if k != "load_report"}
-    origin.update(kind="cache", cache=str(cache))
-    ledger.origin = origin
-    ledger.source = f"cache:{cache}"
-    return ledger
-
-
-# ---------------------------------------------------------------------------
-# Writing
-# ---------------------------------------------------------------------------
-def _sql_types(table: str) -> dict[str, Any]:
-    import sqlalchemy as sa
-
-    money = set(MONEY_COLUMNS.get(table, ()))
-    dates = set(DATE_COLUMNS.get(table, ()))
-    out = {}
-    for name, col in SCHEMAS[table].to_schema().columns.items():
-        dtype = str(col.dtype).lower()
-        if name in money:
-            out[name] = sa.Numeric(18, 2)
-        elif name in dates:
-            out[name] = sa.Date()
-        elif "int" in dtype:
-            out[name] = sa.BigInteger()
-        elif "float" in dtype:
-            out[name] = sa.Float(53)
-        elif "bool" in dtype:
-            out[name] = sa.Boolean()
-        else:
-            out[name] = sa.Text()
-    return out
-
-
-def _python_values(s: pd.Series, kind: str) -> list:
-    na = s.isna().to_numpy()
-    if kind == "money":
-        v = s.fillna(0).to_numpy(dtype=np.int64)
-        return [None if m else decimal.Decimal(int(x)).scaleb(-2)
-                for x, m in zip(v, na, strict=True)]
-    if kind == "date":
-        days = s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-        return [None if m else d for d, m in zip(days.astype(object), na, strict=True)]
-    if kind == "int":
-        v = s.fillna(0).to_numpy(dtype=np.int64)
-        return [None if m else int(x) for x, m in zip(v, na, strict=True)]
-    if kind == "float":
-        return [None if m else float(x) for x, m in zip(s.to_numpy(dtype=object), na, strict=True)]
-    if kind == "bool":
-        return [None if m else bool(x) for x, m in zip(s.to_numpy(dtype=object), na, strict=True)]
-    return [None if m else str(x) for x, m in zip(s.to_numpy(dtype=object), na, strict=True)]
-
-
-def _copy_writer(conn, schema: str | None, table: str, names: list[str]):
-    """On PostgreSQL (psycopg), a function sending rows with COPY; None elsewhere."""
-    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
-        return None
-    from psycopg import sql
-
-    target = sql.Identifier(schema, table) if schema else sql.Identifier(table)
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        target, sql.SQL(", ").join(sql.Identifier(n) for n in names))
-    cursor = conn.connection.dbapi_connection.cursor()
-
-    def send(rows) -> None:
-        with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-
-    return send
-
-
-def write_tables_to_db(
-    tables: Mapping[str, pd.DataFrame] | Ledger,
-    url: str,
-    *,
-    schema: str | None = None,
-    password_env: str | None = None,
-    chunk_rows: int = 20_000,
-    progress: bool = False,
-) -> list[str]:
-    """Write canonical tables into a database, replacing tables of the same names.
-
-    Each table is created with its canonical name and columns: money as
-    ``NUMERIC(18, 2)`` in 元, dates as ``DATE``, counts as ``BIGINT``, rates
-    as double precision, flags as ``BOOLEAN``, everything else as ``TEXT``;
-    plus a first column ``row_no`` (``BIGINT PRIMARY KEY``, 1, 2, ... in the
-    frame's order) so that the rows read back come in the order written, as
-    an ERP's surrogate key would give them (PostgreSQL's storage order is not
-    the insertion order). :func:`load_ledger_from_db` ignores ``row_no`` and
-    reads the tables back to the same tables (the same fingerprint).
-
-    Parameters
-    ----------
-    tables : dict of str to DataFrame, or Ledger
-        Canonical tables (money in integer fen).
-    url : str
-        SQLAlchemy URL of the database.
-    schema : str, default=None
-        Schema to write into (created if missing, on databases that have schemas).
-    password_env : str, default=None
-        Environment variable holding the password, if the URL has none.
-    chunk_rows : int, default=20_000
-        Rows per insert batch.
-    progress : bool, default=False
-        Show a progress bar per table.
-
-    Returns
-    -------
-    list of str
-        The tables written.
-
-    Raises
-    ------
-    SourceError
-        When the database cannot be reached or written (the URL masked).
-    """
-    import sqlalchemy as sa
-
-    if isinstance(tables, Ledger):
-        tables = tables.tables
-    unknown = set(tables) - set(SCHEMAS)
-    if unknown:
-        raise ValueError(f"Unknown table(s) {sorted(unknown)}; possible tables are "
-                         f"{list(TABLE_ORDER)}.")
-    settings = DatabaseSettings(password_env=password_env, where="write_tables_to_db")
-    sa_url, secrets = _connect_url(str(url), settings)
-    shown = mask_url(sa_url)
-    engine = _engine(sa_url)
-    written = []
-    try:
-        with engine.begin() as conn:
-            if schema and conn.dialect.name != "sqlite":
-                conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
-            meta = sa.MetaData(schema=schema)
-            for name in TABLE_ORDER:
-                df = tables.get(name)
-                if df is None:
-                    continue
-                types = _sql_types(name)
-                cols = [c for c in types if c in df.columns]
-                t = sa.Table(name, meta,
-                             sa.Column(ROW_COLUMN, sa.BigInteger(), primary_key=True,
-                                       autoincrement=False),
-                             *[sa.Column(c, types[c]) for c in cols])
-                t.drop(conn, checkfirst=True)
-                t.create(conn)
-                money = set(MONEY_COLUMNS.get(name, ()))
-                dates = set(DATE_COLUMNS.get(name, ()))
-                kinds = {c: ("money" if c in money else "date" if c in dates
-                             else "int" if isinstance(types[c], sa.BigInteger)
-                             else "float" if isinstance(types[c], sa.Float)
-                             else "bool" if isinstance(types[c], sa.Boolean) else "text")
-                         for c in cols}
-                bar = None
-                if progress:
-                    from tqdm.auto import tqdm
-
-                    bar = tqdm(total=len(df), desc=f"writing {name}", unit=" rows",
-                               unit_scale=True)
-                names = [ROW_COLUMN, *cols]
-                copy = _copy_writer(conn, schema, name, names)
-                for start in range(0, len(df), chunk_rows):
-                    part = df.iloc[start:start + chunk_rows]
-                    values = [range(start + 1, start + len(part) + 1),
-                              *[_python_values(part[c], kinds[c]) for c in cols]]
-                    if copy is not None:
-                        copy(zip(*values, strict=True))
-                    else:
-                        conn.execute(t.insert(), [dict(zip(names, row, strict=True))
-                                                  for row in zip(*values, strict=True)])
-                    if bar is not None:
-                        bar.update(len(part))
-                if bar is not None:
-                    bar.close()
-                written.append(name)
-    except sa.exc.SQLAlchemyError as exc:
-        raise SourceError(f"Writing to {shown} failed: {_driver_message(exc, secrets)}") from None
-    finally:
-        engine.dispose()
-    return written

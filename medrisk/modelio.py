@@ -42,6 +42,10 @@ __all__ = [
 #: Types a medrisk model file may contain besides those skops trusts by default.
 TRUSTED_TYPES: tuple[str, ...] = (
     "medrisk.credit.CreditModel",
+    "medrisk.classifiers.BoostedRiskClassifier",
+    "medrisk.classifiers.ScorecardClassifier",
+    # files saved before the classifiers moved out of medrisk.credit name them there;
+    # medrisk.credit still imports both classes, so those names load the same classes.
     "medrisk.credit.BoostedRiskClassifier",
     "medrisk.credit.ScorecardClassifier",
     "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",

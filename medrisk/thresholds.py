@@ -670,7 +670,7 @@ def _reason(feature: str, row: pd.Series, L: int) -> tuple[str, str]:
 def reasons(model, features: pd.DataFrame, n: int = 4, customer_ids=None) -> pd.DataFrame:
     """List the factors that push each customer's score up most, in English and Chinese.
 
-    For a :class:`~medrisk.credit.ScorecardClassifier` a factor's weight is
+    For a :class:`~medrisk.classifiers.ScorecardClassifier` a factor's weight is
     its points (``coef x WOE`` in log-odds); for the boosted model it is the
     change in log-odds when the feature is replaced by its training median
     (the most frequent category for categorical features). Only factors that

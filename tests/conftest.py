@@ -5,6 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+#: The database fixtures (demo company in SQLite and a throwaway PostgreSQL), shared by the
+#: tests of medrisk.db, dbconnect, dbcache and dbwrite.
+pytest_plugins = ["db_fixtures"]
+
 
 def D(s):  # noqa: N802 - short date helper for readable fixtures
     return pd.Timestamp(s)

@@ -1,4 +1,4 @@
-"""Credit models: scikit-learn conformance, the back-test quality bar, the Ledger wrapper."""
+"""Credit models: the back-test quality bar, the Ledger wrapper."""
 
 from __future__ import annotations
 
@@ -6,16 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
-from medrisk.credit import (
-    BoostedRiskClassifier,
-    CreditModel,
-    ScorecardClassifier,
-    backtest,
-    rolling_backtest,
-)
+from medrisk.credit import CreditModel, backtest, rolling_backtest
 from medrisk.demo import make_demo
 from medrisk.exceptions import ParamsError
 from medrisk.features import FEATURES
@@ -27,18 +20,6 @@ def _one_thread():
     # the test machine is shared: OpenMP threads fighting for 2 cores are slower than one
     with threadpool_limits(1):
         yield
-
-
-@parametrize_with_checks(
-    [
-        BoostedRiskClassifier(max_iter=10),
-        ScorecardClassifier(),
-        BoostedRiskClassifier(max_iter=10, calibration="isotonic"),
-        ScorecardClassifier(calibration="none", max_bins=4),
-    ]
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 @pytest.fixture(scope="module")
@@ -141,20 +122,3 @@ def test_errors_name_the_value(small):
         CreditModel("scorecard").fit(small.ledger, "2023-12-31")
     with pytest.raises(ParamsError, match=r"not fitted yet"):
         CreditModel().predict_proba(small.ledger)
-    with pytest.raises(ValueError, match=r"Only binary classification is supported"):
-        ScorecardClassifier().fit(np.zeros((30, 2)), np.arange(30) % 3)
-    with pytest.raises(ParamsError, match=r"calibration='platt' is not supported"):
-        ScorecardClassifier(calibration="platt").fit(np.zeros((30, 2)), np.arange(30) % 2)
-
-
-def test_scorecard_points_table():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(2_000, 2))
-    y = (X[:, 0] + 0.5 * rng.normal(size=2_000) > 0.8).astype(int)
-    card = ScorecardClassifier(calibration="none").fit(X, y)
-    table = card.points_table(["risky", "noise"])
-    risky = table[table["feature"] == "risky"]
-    # higher x0 is riskier: fewer points (lower score is riskier)
-    assert risky["points"].iloc[0] > risky["points"].iloc[-2]
-    pts = card.score_points(X)
-    assert np.corrcoef(pts, X[:, 0])[0, 1] < -0.8

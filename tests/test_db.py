@@ -1,15 +1,14 @@
-"""Database sources (issue 8): SQLite and a real PostgreSQL server, no mocks.
+"""Reading a ledger from a database (issue 8): SQLite and a real PostgreSQL server, no mocks.
 
-The PostgreSQL tests start a throwaway server themselves (tests/pg_server.py);
-when the server binaries are missing they fail with a message naming the
-Debian package to install.
+The PostgreSQL tests start a throwaway server themselves (tests/pg_server.py,
+through the fixtures of tests/db_fixtures.py); when the server binaries are
+missing they fail with a message naming the Debian package to install.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
-import json
 import re
 from pathlib import Path
 
@@ -18,10 +17,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from conftest import tiny_tables
-from pg_server import PASSWORD, PostgresServer, PostgresUnavailable
+from db_fixtures import END, N_INVOICES, same_tables
 
-from medrisk import db
-from medrisk.demo import make_demo
+from medrisk.dbconnect import mask_url
+from medrisk.dbwrite import write_tables_to_db
 from medrisk.exceptions import (
     MissingColumnsError,
     ParamsError,
@@ -33,76 +32,7 @@ from medrisk.io import load_ledger, write_tables
 from medrisk.receivables import aging
 from medrisk.schemas import DATE_COLUMNS, MONEY_COLUMNS
 
-N_INVOICES = 3_000
-SEED = 7
-END = "2026-10-31"
 SINCE = "2025-11-01"
-
-
-# ---------------------------------------------------------------------------
-# Fixtures: the demo company as files, and in each database
-# ---------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def pg_server():
-    server = PostgresServer()
-    try:
-        server.start()
-    except PostgresUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
-
-
-class Backend:
-    """Makes fresh databases of one kind."""
-
-    def __init__(self, kind: str, folder: Path, server: PostgresServer | None):
-        self.kind = kind
-        self.folder = folder
-        self.server = server
-
-    def new_db(self, name: str) -> str:
-        if self.kind == "sqlite":
-            path = self.folder / f"{name}.db"
-            path.unlink(missing_ok=True)
-            return f"sqlite:///{path}"
-        engine = sa.create_engine(self.server.url(database="postgres"),
-                                  isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        engine.dispose()
-        return self.server.url(database=name)
-
-
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def backend(request, tmp_path_factory) -> Backend:
-    server = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
-    return Backend(request.param, tmp_path_factory.mktemp(f"db-{request.param}"), server)
-
-
-@pytest.fixture(scope="session")
-def demo_files(tmp_path_factory):
-    """The demo company written as Parquet files, and loaded back from them."""
-    folder = tmp_path_factory.mktemp("demo-files")
-    company = make_demo(N_INVOICES, seed=SEED, end=END)
-    write_tables(company.ledger.tables, folder, "parquet")
-    return folder, company.ledger, load_ledger(folder, quarantine_dir=folder / "q")
-
-
-@pytest.fixture(scope="session")
-def demo_db(backend, demo_files) -> str:
-    """URL of a database holding the demo company (written once per backend)."""
-    url = backend.new_db("demo")
-    written = db.write_tables_to_db(demo_files[1], url)
-    assert "invoices" in written and len(written) == 13
-    return url
-
-
-def _same_tables(a, b):
-    assert list(a.tables) == list(b.tables)
-    for name in a.tables:
-        pd.testing.assert_frame_equal(a.tables[name], b.tables[name], obj=name)
 
 
 # ---------------------------------------------------------------------------
@@ -111,14 +41,14 @@ def _same_tables(a, b):
 def test_demo_from_database_equals_files(demo_db, demo_files, tmp_path):
     files = demo_files[2]
     ledger = load_ledger(demo_db, quarantine_dir=tmp_path / "q")
-    _same_tables(ledger, files)
+    same_tables(ledger, files)
     assert ledger.fingerprint() == files.fingerprint()
     pd.testing.assert_frame_equal(aging(ledger, END, by="region"), aging(files, END, by="region"))
     assert ledger.load_report.quarantined == 0
     report = ledger.load_report.tables["invoices"]
     assert report.rows_read == report.accepted == N_INVOICES
-    assert report.sources == [f"{db.mask_url(demo_db)}#invoices"]
-    assert ledger.source == db.mask_url(demo_db)
+    assert report.sources == [f"{mask_url(demo_db)}#invoices"]
+    assert ledger.source == mask_url(demo_db)
     assert ledger.origin["kind"] == "database"
     assert ledger.origin["tables"]["invoices"] == "table invoices"
     assert ledger.origin["fingerprint"] == files.fingerprint()
@@ -129,15 +59,6 @@ def test_chunked_reading_gives_the_same_ledger(demo_db, demo_files):
     tiny = load_ledger(demo_db, {"database": {"chunk_rows": 997}})
     assert tiny.fingerprint() == demo_files[2].fingerprint()
 
-
-@pytest.fixture(scope="session")
-def tiny_db(backend) -> str:
-    """URL of a database holding the tiny company of conftest, one amount of 1.2 万亿元."""
-    tables = tiny_tables()
-    tables["invoices"].loc[0, "amount"] = 1_234_567_890_123_45  # and 45 fen
-    url = backend.new_db("tiny")
-    db.write_tables_to_db(tables, url)
-    return url
 
 
 def test_money_stays_exact_in_the_database(tiny_db):
@@ -173,7 +94,7 @@ def test_query_mapping_with_join_and_where(demo_db, demo_files):
     pd.testing.assert_frame_equal(ledger.targets, targets)
     assert ledger.origin["tables"]["invoices"] == "query"
     assert ledger.load_report.tables["invoices"].sources == [
-        f"{db.mask_url(demo_db)}#query:invoices"]
+        f"{mask_url(demo_db)}#query:invoices"]
 
 
 def test_table_mapping_with_renamed_table_and_columns(backend, demo_db, demo_files):
@@ -221,16 +142,6 @@ def test_bad_mapping_names_the_table_and_column(demo_db):
     with pytest.raises(ParamsError, match=r"database has unknown key\(s\) \['chunk_size'\]"):
         load_ledger(demo_db, {"database": {"chunk_size": 10}})
 
-
-def test_example_mapping_file_is_valid():
-    from medrisk.config import PARAMS_DIR
-    from medrisk.io import read_mapping
-
-    path = PARAMS_DIR / "mapping-db-example.yaml"
-    settings = db.database_settings(path)
-    assert settings.password_env == "MEDRISK_DB_PASSWORD" and settings.schema == "ar"
-    assert settings.since == pd.Timestamp("2023-11-01") and settings.chunk_rows == 200_000
-    assert set(read_mapping(path)) == {"invoices", "customers", "payments", "allocations"}
 
 
 def test_missing_required_table_is_named(backend):
@@ -330,7 +241,7 @@ def test_bad_rows_are_quarantined_as_from_files(backend, tmp_path):
     _write_cells(url, cells, {"invoices.invoice_date"})
     from_files = load_ledger(tmp_path / "files", quarantine_dir=tmp_path / "qf")
     from_db = load_ledger(url, {"database": {"quarantine": str(tmp_path / "qd")}})
-    _same_tables(from_db, from_files)
+    same_tables(from_db, from_files)
     for table in _BAD_TABLES:
         f, d = from_files.load_report.tables[table], from_db.load_report.tables[table]
         assert (d.rows_read, d.accepted, d.quarantined, d.top_reasons) == (
@@ -341,7 +252,7 @@ def test_bad_rows_are_quarantined_as_from_files(backend, tmp_path):
                          keep_default_na=False)
         qd = pd.read_csv(tmp_path / "qd" / f"{table}.quarantine.csv", dtype=str,
                          keep_default_na=False)
-        assert qd["_file"].unique().tolist() == [f"{db.mask_url(url)}#{table}"]
+        assert qd["_file"].unique().tolist() == [f"{mask_url(url)}#{table}"]
         # rows: the record number in the result (a CSV's header is its row 1)
         assert (qd["_row"].astype(int) + 1).tolist() == qf["_row"].astype(int).tolist()
         if backend.kind == "postgresql":  # NUMERIC arrives as exact text: identical words
@@ -410,118 +321,6 @@ def test_since_reads_what_it_says(demo_db, demo_files):
 def test_since_needs_allocations(backend, demo_files):
     url = backend.new_db("noalloc")
     tables = {k: v for k, v in demo_files[1].tables.items() if k != "allocations"}
-    db.write_tables_to_db(tables, url)
+    write_tables_to_db(tables, url)
     with pytest.raises(ParamsError, match="since needs an 'allocations' table"):
         load_ledger(url, {"database": {"since": SINCE}})
-
-
-# ---------------------------------------------------------------------------
-# The cache
-# ---------------------------------------------------------------------------
-def test_cache_round_trips_to_the_same_fingerprint(tiny_db, tmp_path):
-    cache = tmp_path / "cache" / "erp"
-    mapping = {"database": {"cache": str(cache)}}
-    online = load_ledger(tiny_db, mapping)
-    assert online.origin["cache"] == str(cache)
-    meta = json.loads((cache / "fingerprint.json").read_text(encoding="utf-8"))
-    assert meta["fingerprint"] == online.fingerprint()
-    assert meta["url"] == db.mask_url(tiny_db)
-    assert meta["rows"]["invoices"] == 3
-    offline = db.load_ledger_from_db(tiny_db, {"database": {"cache": str(cache),
-                                                            "offline": True}})
-    assert offline.fingerprint() == online.fingerprint()
-    _same_tables(offline, online)
-    assert offline.origin["kind"] == "cache" and offline.origin["read_at"] == meta["read_at"]
-    assert offline.source == f"cache:{cache}"
-    assert load_ledger(cache).fingerprint() == online.fingerprint()  # a plain source too
-    # a second read replaces the cache whole
-    load_ledger(tiny_db, mapping)
-    assert sorted(p.name for p in cache.parent.iterdir()) == ["erp"]
-    # a changed cache is refused
-    inv = pd.read_parquet(cache / "invoices.parquet").iloc[:-1]
-    inv.to_parquet(cache / "invoices.parquet", index=False)
-    with pytest.raises(SourceError, match="does not match its fingerprint.json"):
-        db.read_cache(cache)
-    with pytest.raises(SourceError, match="No database cache"):
-        db.read_cache(tmp_path / "nowhere")
-    with pytest.raises(ParamsError, match="offline reading needs database.cache"):
-        db.load_ledger_from_db(tiny_db, {"database": {"offline": True}})
-
-
-# ---------------------------------------------------------------------------
-# Credentials
-# ---------------------------------------------------------------------------
-def test_password_in_a_mapping_file_is_refused(tmp_path):
-    path = tmp_path / "mapping.yaml"
-    path.write_text("database:\n  url: postgresql+psycopg://medrisk:hunter2@db.example.com/erp\n",
-                    encoding="utf-8")
-    with pytest.raises(ParamsError, match="contains a password.*password_env") as info:
-        db.load_ledger_from_db(None, path)
-    assert "hunter2" not in str(info.value)
-    assert "medrisk:***@db.example.com" in str(info.value)
-
-
-def test_passwords_never_appear_in_error_messages(pg_server, demo_files, monkeypatch, tmp_path):
-    secret = "Sup3r-s3cret/pw"
-    closed = pg_server.url(user="medrisk_pw").replace(str(pg_server.port), "1")
-    # a wrong port, the password inside the URL
-    from urllib.parse import quote_plus
-
-    with pytest.raises(SourceError, match="Cannot connect to") as info:
-        load_ledger(closed.replace("medrisk_pw@", f"medrisk_pw:{quote_plus(secret)}@"))
-    assert secret not in str(info.value) and quote_plus(secret) not in str(info.value)
-    assert "medrisk_pw:***@" in str(info.value)
-    # the right server, a wrong password from the environment
-    monkeypatch.setenv("MEDRISK_DB_PASSWORD", secret)
-    mapping = {"database": {"url": pg_server.url(user="medrisk_pw"),
-                            "password_env": "MEDRISK_DB_PASSWORD"}}
-    with pytest.raises(SourceError, match="password authentication failed") as info:
-        db.load_ledger_from_db(None, mapping)
-    assert secret not in str(info.value)
-    # the password variable not set
-    monkeypatch.delenv("MEDRISK_DB_PASSWORD")
-    with pytest.raises(ParamsError, match="no environment variable MEDRISK_DB_PASSWORD is set"):
-        db.load_ledger_from_db(None, mapping)
-    # the right password from the environment: write and read back
-    monkeypatch.setenv("MEDRISK_DB_PASSWORD", PASSWORD)
-    url = pg_server.url(user="medrisk_pw", database="postgres")
-    db.write_tables_to_db(tiny_tables(), url, schema="pwtest", password_env="MEDRISK_DB_PASSWORD")
-    mapping = {"database": {"url": url, "password_env": "MEDRISK_DB_PASSWORD",
-                            "schema": "pwtest"}}
-    ledger = db.load_ledger_from_db(None, mapping)
-    assert len(ledger.invoices) == 3
-    assert PASSWORD not in ledger.source and PASSWORD not in json.dumps(ledger.origin)
-    assert PASSWORD not in " ".join(ledger.load_report.tables["invoices"].sources)
-    # a query error on that connection does not show the password either
-    mapping["tables"] = {"payments": {"query": "SELECT * FROM nothing_here"}}
-    with pytest.raises(SourceError) as info:
-        db.load_ledger_from_db(None, mapping)
-    assert PASSWORD not in str(info.value) and "medrisk_pw:***@" in str(info.value)
-
-
-def test_unreadable_url_is_not_echoed():
-    with pytest.raises(SourceError, match="could not be read") as info:
-        load_ledger("postgresql+psycopg://medrisk:pw@host:notaport/db")
-    assert ":pw@" not in str(info.value)
-
-
-# ---------------------------------------------------------------------------
-# The command line
-# ---------------------------------------------------------------------------
-def test_demo_data_to_db_command(tmp_path):
-    from typer.testing import CliRunner
-
-    from medrisk.cli import app
-
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
-    result = CliRunner().invoke(app, ["demo-data", "--to-db", url, "--invoices", "300",
-                                      "--seed", "3", "--out", str(tmp_path / "files"),
-                                      "--format", "csv"])
-    assert result.exit_code == 0, result.output
-    assert "13 tables" in result.output
-    from_db, from_files = load_ledger(url), load_ledger(tmp_path / "files")
-    assert from_db.fingerprint() == from_files.fingerprint()
-    assert len(from_db.invoices) == 300
-    result = CliRunner().invoke(app, ["demo-data", "--to-db", "nonsense://x:pw@h/db",
-                                      "--invoices", "100"])
-    assert result.exit_code == 2 and ":pw@" not in result.output

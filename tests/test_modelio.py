@@ -61,6 +61,21 @@ def test_round_trip_with_card(tmp_path, fitted, which):
     assert {"medrisk", "scikit-learn", "skops", "numpy", "pandas", "python"} <= set(c["versions"])
 
 
+@pytest.mark.parametrize("which", ["gbm", "scorecard"])
+def test_files_naming_the_classifiers_in_credit_still_load(tmp_path, fitted, monkeypatch, which):
+    # files saved before the classifiers moved to medrisk.classifiers name medrisk.credit.<class>
+    ledger, gbm, card = fitted
+    model = gbm if which == "gbm" else card
+    cls = type(model.estimator_)
+    monkeypatch.setattr(cls, "__module__", "medrisk.credit")
+    path = save_model(model, tmp_path / "old.skops", ledger=ledger)
+    monkeypatch.undo()
+    assert f"medrisk.credit.{cls.__name__}" in sio.get_untrusted_types(file=path)
+    loaded = load_model(path)
+    assert type(loaded.estimator_) is cls
+    pd.testing.assert_series_equal(loaded.predict_proba(ledger), model.predict_proba(ledger))
+
+
 def test_version_mismatch_is_refused_or_warned(tmp_path, fitted):
     ledger, _, card = fitted
     path = save_model(card, tmp_path / "m.skops", ledger=ledger)
