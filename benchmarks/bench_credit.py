@@ -27,7 +27,8 @@ from threadpoolctl import threadpool_limits
 
 from medrisk.credit import CreditModel
 from medrisk.demo import make_demo
-from medrisk.features import invoice_features, labels
+from medrisk.features import invoice_features
+from medrisk.labels import labels
 from medrisk.receivables import prepare
 from medrisk.thresholds import classification_metrics
 

@@ -23,12 +23,10 @@ from medrisk.exceptions import ParamsError
 from medrisk.features import (
     CATEGORICAL_FEATURES,
     FEATURES,
-    _check_days,
-    _check_target,
     customer_features,
     invoice_features,
-    labels,
 )
+from medrisk.labels import check_days, check_target, labels
 from medrisk.ledger import Ledger
 from medrisk.receivables import _day_of, _to_ts
 from medrisk.thresholds import (
@@ -70,7 +68,7 @@ class CreditModel:
     late_after_days : int, default=30
         Days after due beyond which payment counts as late.
     target : {"late", "default"}, default="late"
-        Label to learn (see :func:`medrisk.features.labels`).
+        Label to learn (see :func:`medrisk.labels.labels`).
     default_after_days : int, default=180
     censoring : {"matured", "known"}, default="matured"
         Which invoices to train on at the training date: those whose outcome
@@ -148,8 +146,8 @@ class CreditModel:
         """
         _check_choice("model", self.model, MODELS)
         _check_choice("censoring", self.censoring, CENSORING)
-        _check_target(self.target)
-        L = _check_days("late_after_days", self.late_after_days)
+        check_target(self.target)
+        L = check_days("late_after_days", self.late_after_days)
         lab = labels(ledger, as_of, L, self.default_after_days, self.target)
         keep = lab["matured"] if self.censoring == "matured" else lab["known"]
         lab = lab[keep.to_numpy()].sort_values("invoice_date", kind="stable")
@@ -474,7 +472,7 @@ def backtest(
             f"evaluate_as_of must be after cutoff; got cutoff={cutoff!r} and "
             f"evaluate_as_of={str(_to_ts([end])[0])[:10]!r}."
         )
-    hi = end if horizon_days is None else cut + _check_days("horizon_days", horizon_days, 1)
+    hi = end if horizon_days is None else cut + check_days("horizon_days", horizon_days, 1)
     fitted = {}
     for m in models:
         params = (estimator_params or {}).get(m)

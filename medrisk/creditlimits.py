@@ -27,9 +27,9 @@ import pandas as pd
 
 from medrisk.config import PARAMS_DIR
 from medrisk.exceptions import ParamsError
-from medrisk.features import _Stream
 from medrisk.ledger import Ledger
 from medrisk.receivables import _NEVER, _book, _cache, _day_of, _positions, _to_ts
+from medrisk.streams import Stream
 from medrisk.thresholds import TIERS
 
 __all__ = [
@@ -188,8 +188,8 @@ def order_values(ledger: Ledger) -> pd.Series:
 
 @dataclass(frozen=True, eq=False)
 class _Exposure:
-    open_: _Stream
-    unbilled: _Stream
+    open_: Stream
+    unbilled: Stream
     order_cust: np.ndarray
     order_day: np.ndarray
     order_value: np.ndarray
@@ -240,7 +240,7 @@ def _exposure_state(ledger: Ledger, statuses: tuple[str, ...]) -> _Exposure:
     span = hi - lo + 1
     ccust = np.where(book.cust_pos >= 0, book.cust_pos, n_c)
     ev_amt = np.diff(book.cum).astype(np.float64)
-    open_ = _Stream(
+    open_ = Stream(
         np.concatenate([ccust, ccust[book.ev_inv]]),
         np.concatenate([book.inv_day, book.ev_day]),
         np.concatenate([book.amount.astype(np.float64), -ev_amt]),
@@ -249,7 +249,7 @@ def _exposure_state(ledger: Ledger, statuses: tuple[str, ...]) -> _Exposure:
         span,
     )
     billed = counts & (inv_day < _NEVER)
-    unbilled = _Stream(
+    unbilled = Stream(
         np.concatenate([o_c[counts], o_c[billed]]),
         np.concatenate([o_day[counts], np.maximum(inv_day[billed], o_day[billed])]),
         np.concatenate([value[counts], -value[billed]]),

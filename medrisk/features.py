@@ -1,17 +1,8 @@
-"""Labels and point-in-time features for credit models, one row per invoice.
+"""Point-in-time features for credit models, one row per invoice.
 
-Labels
-------
-An invoice is **late** when it is not settled (open amount brought to zero by
-payments, credit notes and discounts) within ``late_after_days`` days of its
-due date, or when it is written off. It is a **default** (the severe label)
-when it is written off or not settled within ``default_after_days`` (180)
-days of due. The outcome of an invoice becomes *known* on the day it settles
-on time, or on ``due + late_after_days + 1`` if it is still open then, or on
-the day it is written off, whichever comes first. On a training date ``T`` an
-invoice whose outcome is not yet known is *censored*: it is left out, never
-counted as good. It is *matured* once ``due + late_after_days + 1 <= T``: then
-every invoice of its cohort has a known outcome (see :func:`labels`).
+The labels the models learn (late, default, and when each outcome became
+known) are in :mod:`medrisk.labels`; the event streams the figures are summed
+over are in :mod:`medrisk.streams`.
 
 Features: what was known on the invoice date
 --------------------------------------------
@@ -50,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from medrisk.exceptions import ParamsError
+from medrisk.labels import check_days, fates, final_outcome
 from medrisk.ledger import Ledger
 from medrisk.receivables import (
     _NEVER,
@@ -62,21 +53,18 @@ from medrisk.receivables import (
     _to_ts,
     allocations_of,
 )
+from medrisk.streams import Stream, Streams, group_sort, running_max_before
 
 __all__ = [
-    "labels",
     "invoice_features",
     "customer_features",
     "FEATURES",
     "CATEGORICAL_FEATURES",
     "FEATURE_DESCRIPTIONS",
     "SPRING_FESTIVAL",
-    "TARGETS",
     "RECENT_INVOICES",
 ]
 
-#: Labels a model can learn: ``late`` (default threshold 30 days) or ``default``.
-TARGETS = ("late", "default")
 #: How many of the most recent known outcomes the "recent" features look at.
 RECENT_INVOICES = 5
 #: Spring Festival (春节) dates: hospitals pay slowly around it.
@@ -172,238 +160,6 @@ _PROMISE_GRACE_DAYS = 3
 _FIXED = 1e9
 
 
-def _check_days(name: str, value, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ParamsError(f"{name} must be a whole number of days >= {minimum}; got {value!r}.")
-    return int(value)
-
-
-def _check_target(target: str) -> str:
-    if target not in TARGETS:
-        raise ParamsError(
-            f"target={target!r} is not supported. Possible values are: {list(TARGETS)}."
-        )
-    return target
-
-
-# --------------------------------------------------------------------------- event streams
-def _group_sort(group: np.ndarray, key: np.ndarray, n_groups: int) -> np.ndarray:
-    """Stable argsort of ``key`` (= group x span + day) in two passes.
-
-    First by group alone (a radix sort when the groups fit in 16 bits), then by
-    the whole key: the second sort meets runs already in group order (and
-    mostly in day order, as ledgers come), which timsort merges several times
-    faster than one sort of the raw keys. Both passes are stable, so events of
-    the same day keep their input order (the "last five" features rely on it).
-    """
-    narrow = np.uint16 if n_groups <= np.iinfo(np.uint16).max else np.int64
-    by_group = np.argsort(group.astype(narrow, copy=False), kind="stable")
-    return by_group[np.argsort(key[by_group], kind="stable")]
-
-
-class _Stream:
-    """Running sums of integer values over events sorted by ``(group, day)``.
-
-    ``at(group, day)`` sums the values of the group's events dated on or
-    before ``day``: one ``searchsorted`` for any number of queries. Values are
-    int64 (fen, counts, days, or fixed-point logs, see :data:`_FIXED`), so the
-    sums are exact and a group's figures never depend on other groups' events.
-    """
-
-    def __init__(
-        self,
-        group: np.ndarray,
-        day: np.ndarray,
-        values: np.ndarray,
-        n_groups: int,
-        base: int,
-        span: int,
-    ):
-        values = np.asarray(values)
-        if values.dtype.kind == "f":
-            values = np.rint(values)
-        values = values.astype(np.int64, copy=False)
-        if values.ndim == 1:
-            values = values[:, None]
-        keep = (group >= 0) & (day < _NEVER)
-        if not keep.all():
-            group, day, values = group[keep], day[keep], values[keep]
-        key = group.astype(np.int64) * span + np.clip(day - base, 0, span - 1)
-        order = _group_sort(group, key, n_groups)
-        self.key = key[order]
-        self.values = values[order]
-        self.cum = np.zeros((len(key) + 1, values.shape[1]), np.int64)
-        np.cumsum(self.values, axis=0, out=self.cum[1:])
-        self.gstart = np.searchsorted(self.key, np.arange(n_groups + 1, dtype=np.int64) * span)
-        self.base, self.span = base, span
-
-    def index(self, group: np.ndarray, day: np.ndarray) -> np.ndarray:
-        """Position after the group's last event on or before ``day``."""
-        rel = np.clip(np.asarray(day, dtype=np.int64) - self.base, -1, self.span - 1)
-        idx = np.searchsorted(self.key, group * self.span + rel, side="right")
-        return np.maximum(idx, self.gstart[group])
-
-    def at(self, group: np.ndarray, day: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
-        """Sum every value column as of ``day`` (float, shape ``(len(group), k)``).
-
-        ``idx``, if given, is ``index(group, day)`` already computed.
-        """
-        idx = self.index(group, day) if idx is None else idx
-        return (self.cum[idx] - self.cum[self.gstart[group]]).astype(np.float64)
-
-
-class _Streams:
-    """Several narrow streams summed into the columns of one answer.
-
-    Each part is ``(stream, dest)``: column ``j`` of the part's values adds to
-    output column ``dest[j]``. Narrow parts move far less memory than one wide
-    stream padded with zeros.
-    """
-
-    def __init__(self, k: int, parts: list[tuple[_Stream, list[int]]]):
-        self.k = k
-        self.parts = parts
-
-    def at(self, group: np.ndarray, day: np.ndarray) -> np.ndarray:
-        """Sum every output column as of ``day``."""
-        out = np.zeros((len(group), self.k))
-        for stream, dest in self.parts:
-            vals = stream.at(group, day)
-            for j, d in enumerate(dest):
-                out[:, d] += vals[:, j]
-        return out
-
-
-def _running_max_before(
-    stream: _Stream, group: np.ndarray, day: np.ndarray, col: int = 0,
-    idx: np.ndarray | None = None,
-) -> np.ndarray:
-    """Take the maximum of column ``col`` over the events on or before ``day`` (NaN if none).
-
-    ``idx``, if given, is ``stream.index(group, day)`` already computed.
-    """
-    vals = stream.values[:, col]
-    lo = float(vals.min(initial=0.0))
-    width = float(vals.max(initial=0.0)) - lo + 1.0
-    grp = np.searchsorted(stream.gstart, np.arange(len(stream.key)), side="right") - 1
-    pm = np.maximum.accumulate(grp * width + (vals - lo)) if len(vals) else vals
-    idx = (stream.index(group, day) if idx is None else idx) - 1
-    has = idx >= stream.gstart[group]
-    out = np.full(len(group), np.nan)
-    out[has] = pm[idx[has]] - group[has] * width + lo
-    return out
-
-
-@dataclass(frozen=True, eq=False)
-class _Fates:
-    """Per invoice: when it closed, was written off, and when its outcome was known."""
-
-    inv_day: np.ndarray
-    due_day: np.ndarray
-    amount: np.ndarray
-    cust: np.ndarray  # customer position (n_customers when unknown)
-    closed_day: np.ndarray  # _NEVER when open
-    wo_day: np.ndarray  # first write-off day, _NEVER when none
-    written_off: np.ndarray  # written off before (or when) it closed
-
-
-def _fates(ledger: Ledger) -> _Fates:
-    cache = _cache(ledger)
-    if "credit_fates" not in cache:
-        book = _book(ledger)
-        n_c = len(ledger.customers)
-        wo_day = np.full(book.n, _NEVER, np.int64)
-        wo = np.flatnonzero(book.ev_kind == 3)
-        np.minimum.at(wo_day, book.ev_inv[wo], book.ev_day[wo])
-        written_off = (wo_day < _NEVER) & (wo_day <= book.closed_day)
-        cust = np.where(book.cust_pos >= 0, book.cust_pos, n_c)
-        cache["credit_fates"] = _Fates(
-            book.inv_day, book.due_day, book.amount, cust, book.closed_day, wo_day, written_off
-        )
-    return cache["credit_fates"]
-
-
-def _outcome(f: _Fates, after_days: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return the final outcome (bad) and the day it became known, for ``after_days``."""
-    bad = f.written_off | (f.closed_day - f.due_day > after_days)
-    late_known = np.minimum(f.due_day + after_days + 1, np.where(f.written_off, f.wo_day, _NEVER))
-    known_day = np.where(bad, late_known, f.closed_day)
-    return bad, known_day
-
-
-def labels(
-    ledger: Ledger,
-    as_of,
-    late_after_days: int = 30,
-    default_after_days: int = 180,
-    target: str = "late",
-) -> pd.DataFrame:
-    """Outcome of every invoice as known on ``as_of`` (see the module docstring).
-
-    Parameters
-    ----------
-    ledger : Ledger
-    as_of : date-like
-        Training or evaluation date: only payments and adjustments dated on
-        or before it are known.
-    late_after_days : int, default=30
-        An invoice is late when not settled within this many days of due
-        (0, 30, 60, 90 ...).
-    default_after_days : int, default=180
-        Days past due after which an unsettled invoice is a default.
-    target : {"late", "default"}, default="late"
-        Which label fills the ``label`` column.
-
-    Returns
-    -------
-    DataFrame
-        One row per invoice issued on or before ``as_of``, in ledger order:
-        invoice_id, customer_id, invoice_date, due_date, known (outcome of
-        ``target`` known on ``as_of``), matured (``due + days + 1 <= as_of``:
-        the whole cohort is known), label (1 bad, 0 good, NaN when not known),
-        late and default (final outcomes where known, else NaN), known_date.
-
-    Raises
-    ------
-    ParamsError
-        For a negative number of days or an unknown ``target``.
-    """
-    late_after_days = _check_days("late_after_days", late_after_days)
-    default_after_days = _check_days("default_after_days", default_after_days)
-    _check_target(target)
-    day = _day_of(as_of)
-    f = _fates(ledger)
-    rows = np.flatnonzero(f.inv_day <= day)
-    out = {}
-    for name, days in (("late", late_after_days), ("default", default_after_days)):
-        bad, known_day = _outcome(f, days)
-        known = known_day[rows] <= day
-        out[name] = (np.where(known, bad[rows], np.nan), known, known_day[rows], days)
-    lab, known, known_day, days = out[target]
-    inv = ledger.invoices
-    frame = pd.DataFrame(
-        {
-            "invoice_id": inv["invoice_id"].take(rows).to_numpy(),
-            "customer_id": inv["customer_id"].take(rows).to_numpy(),
-            "invoice_date": _to_ts(f.inv_day[rows]),
-            "due_date": _to_ts(f.due_day[rows]),
-            "known": known,
-            "matured": f.due_day[rows] + days + 1 <= day,
-            "label": lab,
-            "late": out["late"][0],
-            "default": out["default"][0],
-            "known_date": pd.Series(_to_ts(np.where(known, known_day, 0))).where(known).to_numpy(),
-        }
-    )
-    frame.attrs.update(
-        as_of=_to_ts([day])[0],
-        target=target,
-        late_after_days=late_after_days,
-        default_after_days=default_after_days,
-    )
-    return frame
-
-
 # --------------------------------------------------------------------------- prepared streams
 @dataclass(frozen=True, eq=False)
 class _State:
@@ -413,17 +169,17 @@ class _State:
     span: int
     sp_codes: np.ndarray  # per invoice salesperson code (n_sp when unknown)
     sp_index: pd.Index
-    cust_open: _Streams  # open amount, open count, log-amount sum, issued count, sales
-    cust_issued: _Streams  # the issued part alone: sales (col 4), issued count (col 3)
-    cust_overdue: _Streams  # overdue amount, count, amount > L days past due
-    cust_known: _Stream  # known outcomes, late
-    cust_settled: _Stream  # settled count, delay sum, days-late sum, days late (for the max)
-    cust_wo: _Stream
-    cust_cash: _Stream  # payments - allocations
-    cust_actions: _Stream  # disputes, promises, broken promises, actions
-    sp_open: _Stream  # open amount, overdue amount (via two streams), known, late
-    sp_overdue: _Stream
-    sp_known: _Stream
+    cust_open: Streams  # open amount, open count, log-amount sum, issued count, sales
+    cust_issued: Streams  # the issued part alone: sales (col 4), issued count (col 3)
+    cust_overdue: Streams  # overdue amount, count, amount > L days past due
+    cust_known: Stream  # known outcomes, late
+    cust_settled: Stream  # settled count, delay sum, days-late sum, days late (for the max)
+    cust_wo: Stream
+    cust_cash: Stream  # payments - allocations
+    cust_actions: Stream  # disputes, promises, broken promises, actions
+    sp_open: Stream  # open amount, overdue amount (via two streams), known, late
+    sp_overdue: Stream
+    sp_known: Stream
     od_start: np.ndarray  # overdue intervals sorted by (customer, start)
     od_key: np.ndarray
     od_pm: np.ndarray
@@ -440,7 +196,7 @@ def _state(ledger: Ledger, late_after_days: int) -> _State:
 
 def _build_state(ledger: Ledger, L: int) -> _State:
     book = _book(ledger)
-    f = _fates(ledger)
+    f = fates(ledger)
     n_c = len(ledger.customers)
     cust = f.cust
     sp = _invoice_salesperson(ledger, book)
@@ -461,7 +217,7 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     base, span = lo, hi - lo + 2
 
     def stream(group, day, values, n_groups):
-        return _Stream(group, day, values, n_groups, base, span)
+        return Stream(group, day, values, n_groups, base, span)
 
     n = len(f.inv_day)
     ev_inv, ev_day = book.ev_inv, book.ev_day
@@ -472,7 +228,7 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     closed = f.closed_day < _NEVER
     # open amount and counts: + on the invoice day, - on each reduction / the closing day;
     # columns: open amount, open count, log-amount sum, issued count, sales (fen)
-    cust_open = _Streams(
+    cust_open = Streams(
         5,
         [
             (stream(cust, f.inv_day, np.column_stack([amt, ones, log_amt]), n_c + 1), [0, 1, 2]),
@@ -480,7 +236,7 @@ def _build_state(ledger: Ledger, L: int) -> _State:
             (stream(cust[closed], f.closed_day[closed], -ones[closed], n_c + 1), [1]),
         ],
     )
-    cust_issued = _Streams(5, [(cust_open.parts[0][0], [4, 3])])
+    cust_issued = Streams(5, [(cust_open.parts[0][0], [4, 3])])
 
     # overdue: the open amount at due (and at due + L) enters the day after, later reductions leave
     def past(days):
@@ -493,7 +249,7 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     s2, open2, after2 = past(L)
     late_close = closed & (f.closed_day >= s1)
     # columns: overdue amount, overdue count, amount more than L days past due
-    cust_overdue = _Streams(
+    cust_overdue = Streams(
         3,
         [
             (
@@ -510,7 +266,7 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     )
 
     # outcomes known, entering history no earlier than the day after the invoice date
-    bad, known_day = _outcome(f, L)
+    bad, known_day = final_outcome(f, L)
     enter = np.maximum(known_day, f.inv_day + 1)
     cust_known = stream(cust, enter, np.column_stack([ones, bad.astype(float)]), n_c + 1)
     paid = closed & ~f.written_off
@@ -562,7 +318,7 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     promise = outcome == "promise_to_pay"
     p_date = np.asarray(acts["promise_date"], "datetime64[D]")
     due = np.where(np.isnat(p_date), a_day, p_date.astype(np.int64)) + _PROMISE_GRACE_DAYS
-    cash = _Stream(
+    cash = Stream(
         np.where(pay_c >= 0, pay_c, n_c),
         dates[1],
         pays["amount"].to_numpy(np.float64),
@@ -572,7 +328,7 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     )
     # only promises can be broken; asked in (customer, day) order, the searches walk forward
     pr = np.flatnonzero(promise)
-    pr = pr[_group_sort(a_c[pr], a_c[pr] * span + np.clip(a_day[pr] - base, 0, span - 1), n_c + 1)]
+    pr = pr[group_sort(a_c[pr], a_c[pr] * span + np.clip(a_day[pr] - base, 0, span - 1), n_c + 1)]
     pc, pday = a_c[pr], a_day[pr]
     got = cash.at(pc, np.maximum(due[pr], pday))[:, 0] - cash.at(pc, pday - 1)[:, 0]
     need = acts["promise_amount"].to_numpy(dtype=float, na_value=np.nan)[pr]
@@ -608,7 +364,7 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     i_start = np.clip(s1[iv] - base, 0, span - 1)
     i_end = np.clip(np.minimum(f.closed_day[iv], base + span - 1) - base, 0, span - 1)
     od_key = cust[iv].astype(np.int64) * span + i_start
-    order = _group_sort(cust[iv], od_key, n_c + 1)
+    order = group_sort(cust[iv], od_key, n_c + 1)
     od_key, i_end, i_start = od_key[order], i_end[order], i_start[order]
     od_pm = np.maximum.accumulate(cust[iv][order] * span + i_end) if len(iv) else od_key
     return _State(
@@ -709,7 +465,7 @@ def _engine(
     answers are put back in the callers' order.
     """
     st = _state(ledger, L)
-    order = _group_sort(c, c * st.span + np.clip(day - st.base, 0, st.span - 1), st.n_c + 1)
+    order = group_sort(c, c * st.span + np.clip(day - st.base, 0, st.span - 1), st.n_c + 1)
     if not np.array_equal(order, np.arange(len(order))):
         back = np.empty_like(order)
         back[order] = np.arange(len(order))
@@ -727,7 +483,7 @@ def _engine(
         out = {k: np.take(v, back) for k, v in cols.items() if k not in CATEGORICAL_FEATURES}
         out.update(_categoricals(ledger, c, product_line))
         return out
-    f = _fates(ledger)
+    f = fates(ledger)
     book = _book(ledger)
     own = self_inv >= 0
     si = np.maximum(self_inv, 0)
@@ -761,7 +517,7 @@ def _engine(
     rec = st.cust_known.cum[k_hi] - st.cust_known.cum[k_lo]
     s_lo = np.maximum(s_hi - RECENT_INVOICES, st.cust_settled.gstart[c])
     rec_s = st.cust_settled.cum[s_hi] - st.cust_settled.cum[s_lo]
-    worst = _running_max_before(st.cust_settled, c, day, col=2, idx=s_hi)
+    worst = running_max_before(st.cust_settled, c, day, col=2, idx=s_hi)
 
     late_share = _ratio(kn[:, 1], kn[:, 0])
     rec_share = _ratio(rec[:, 1], rec[:, 0])
@@ -869,11 +625,11 @@ def invoice_features(ledger: Ledger, late_after_days: int = 30) -> pd.DataFrame:
     >>> X.shape[1] == len(FEATURES)
     True
     """
-    L = _check_days("late_after_days", late_after_days)
+    L = check_days("late_after_days", late_after_days)
     cache = _cache(ledger)
     key = ("invoice_features", L)
     if key not in cache:
-        f = _fates(ledger)
+        f = fates(ledger)
         st = _state(ledger, L)
         inv = ledger.invoices
         n = len(f.inv_day)
@@ -912,9 +668,9 @@ def customer_features(ledger: Ledger, as_of, late_after_days: int = 30) -> pd.Da
         ``as_of``), columns :data:`FEATURES`, plus ``open_amount`` and
         ``sales_90d`` (int64 fen) for exposure and cost figures.
     """
-    L = _check_days("late_after_days", late_after_days)
+    L = check_days("late_after_days", late_after_days)
     day = _day_of(as_of)
-    f = _fates(ledger)
+    f = fates(ledger)
     st = _state(ledger, L)
     cust = ledger.customers
     n_c = len(cust)
