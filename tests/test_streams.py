@@ -20,7 +20,8 @@ def events():
 
 
 def brute(group, day, values, g, d):
-    return np.array([values[(group == gi) & (day <= di)].sum(axis=0) for gi, di in zip(g, d, strict=True)])
+    rows = [values[(group == gi) & (day <= di)].sum(axis=0) for gi, di in zip(g, d, strict=True)]
+    return np.array(rows)
 
 
 @pytest.mark.parametrize("n_groups", [40, 70_000])  # radix pass (16-bit) and the wide fallback
