@@ -16,12 +16,14 @@ across customers and runs. Each part is a column of the result, with a one
 line reason in Chinese and English.
 
 ``p_default`` comes from ``pd_frame`` (e.g. a :mod:`medrisk.credit` model)
-when given; otherwise from a transparent, point-in-time history estimate:
-the write-off rate of the invoices *settled by as_of* that had reached the
-invoice's days past due, times the customer's relative risk (its smoothed
-share of bad invoices, written off or paid more than ``late_after_days``
-late, over the company's). Only invoices, payments, adjustments and
-collection actions dated on or before ``as_of`` are read.
+when given; otherwise from a transparent, point-in-time history estimate
+(:func:`history_pd`): the company's loss table, i.e. the share of invoices
+still unpaid at the start of the invoice's days-past-due band that were
+never paid within ``presumed_loss_days`` (Kaplan-Meier, so invoices still
+open count as far as they got), times the customer's relative risk (its
+losses among its own invoices that got as late, over what the table
+expects). Only invoices, payments, adjustments and collection actions dated
+on or before ``as_of`` are read.
 
 Parameters live in ``params/collections.yaml`` (see :func:`load_params`).
 """
@@ -58,8 +60,8 @@ DEFAULT_PARAMS_PATH = PARAMS_DIR / "collections.yaml"
 DEFAULT_PARAMS: dict = {
     "priority": {
         "lgd": 0.45,
-        "weights": {"days_past_due": 0.5, "due_soon": 0.2, "broken_promise": 1.0,
-                    "dispute": 0.5, "exposure": 0.25},
+        "weights": {"days_past_due": 1.0, "due_soon": 0.2, "broken_promise": 1.0,
+                    "dispute": 0.5, "exposure": 0.1},
         "days_past_due_cap": 180,
         "due_soon_days": 7,
         "exposure_ref_yuan": 100_000,
@@ -161,7 +163,8 @@ def load_params(params: str | Path | Mapping | None = None) -> dict:
     Raises
     ------
     ParamsError
-        For a missing file, an unknown key, or a section that is not a mapping.
+        For a missing file, an unknown key, a section that is not a mapping, or a
+        value of the wrong type or out of its range (the message names both).
 
     Examples
     --------
@@ -192,6 +195,18 @@ def load_params(params: str | Path | Mapping | None = None) -> dict:
         v = p[key]
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
             raise ParamsError(f"{source}: priority.{key} must be a number in [0, 1]; got {v!r}.")
+    v = p["presumed_loss_days"]
+    if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+        raise ParamsError(f"{source}: priority.presumed_loss_days must be a whole number of "
+                          f"days, at least 1; got {v!r}.")
+    v = p["prior_invoices"]
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or not v > 0:
+        raise ParamsError(f"{source}: priority.prior_invoices must be a number above 0; "
+                          f"got {v!r}.")
+    v = p["relative_risk_cap"]
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= 1:
+        raise ParamsError(f"{source}: priority.relative_risk_cap must be a number of at "
+                          f"least 1; got {v!r}.")
     for key, v in p["weights"].items():
         if not isinstance(v, (int, float)) or isinstance(v, bool):
             raise ParamsError(f"{source}: priority.weights.{key} must be a number; got {v!r}.")
@@ -418,23 +433,60 @@ def invoice_contacts(
     )
 
 
+def _loss_table(t: np.ndarray, paid: np.ndarray, never: np.ndarray, horizon: int) -> tuple[
+        int, np.ndarray]:
+    """Kaplan-Meier log-survival ``log S(u)`` of "still unpaid after u days past due".
+
+    ``t`` is the day (relative to due) each invoice was paid (``paid``) or last seen
+    open (censored); ``never`` invoices (written off) stay at risk through ``horizon``.
+    Each day's risk set holds one more invoice that never pays, so a thin tail can not
+    read "everyone pays". Returns ``(lo, log_s)`` with ``log_s[u - lo]`` for
+    ``u = lo .. horizon``.
+    """
+    lo = int(min(t.min(), 0)) if len(t) else 0
+    size = horizon - lo + 1
+    exit_ = np.where(never, size, np.clip(t, lo, horizon + 1) - lo)  # last day at risk
+    leave = np.bincount(exit_, minlength=size + 2)
+    at_risk = np.cumsum(leave[::-1])[::-1][:size].astype(np.float64)  # exit day >= u
+    pays = np.bincount(exit_[paid & (t <= horizon)], minlength=size)[:size]
+    return lo, np.cumsum(np.log1p(-pays / (at_risk + 1.0)))
+
+
 def history_pd(ledger: Ledger, as_of, items: pd.DataFrame | None = None,
                params: Mapping | str | Path | None = None) -> pd.DataFrame:
     """Transparent, point-in-time probability of default of each open invoice.
 
-    ``p_default = band_rate x relative_risk``, clipped to ``[pd_floor, pd_cap]``:
+    ``p_default = band_rate x relative_risk``, clipped to ``[pd_floor, pd_cap]``,
+    with ``L = presumed_loss_days`` and ``c`` the invoice's *condition day*: the
+    lower edge of its days-past-due band (``pd_dpd_edges``: an invoice 75 days
+    past due is in band (60, 90] and ``c = 60``), or, not yet past due, its own
+    day relative to due (``-20``: due in 20 days):
 
-    * ``band_rate``: among invoices whose outcome is known on ``as_of`` (paid,
-      written off, or still open more than ``presumed_loss_days`` past due,
-      which counts as lost; younger open invoices are censored and left out)
-      that reached at least the lower edge of the invoice's days-past-due band
-      (``pd_dpd_edges``), the share lost (smoothed by one invoice at the
-      company rate);
-    * ``relative_risk``: the customer's share of bad outcomes among the same
-      known outcomes (written off, open past ``presumed_loss_days``, or paid
-      more than ``late_after_days`` late), smoothed towards the
-      company's with ``prior_invoices``, over the company's share; capped at
-      ``relative_risk_cap`` (and its inverse).
+    * ``band_rate = S(L) / S(c)``: the share of invoices still unpaid ``c``
+      days past due that are still unpaid ``L`` days past due, i.e. lost.
+      ``S(u)``, the share still unpaid ``u`` days past due, is the
+      Kaplan-Meier product ``prod over days v <= u of (1 - paid on day v /
+      (at risk on day v + 1))`` over every invoice issued by ``as_of``: an
+      invoice is at risk until the day it was paid; a written-off one for
+      ever; one still open until today (censored: it counts as unpaid as far
+      as it got, not as lost nor as paid). The "+ 1" is an invoice that never
+      pays, so a few late payers at the far end can not read "everyone pays".
+      An invoice open more than ``L`` days past due has ``band_rate = 1``, and
+      so has every invoice while no payment has been seen yet (a ledger only
+      weeks old): the table can only tell what it has seen paid;
+    * ``relative_risk = (lost / band_rate + prior_invoices) / (settled +
+      prior_invoices)``, capped at ``relative_risk_cap`` and its inverse:
+      among the customer's *other* invoices that were still unpaid ``c`` days
+      past due and whose outcome is known (``settled``: paid, written off, or
+      open more than ``L`` days past due), ``lost`` are those written off or
+      open past ``L``. It is the customer's losses over the ``settled x
+      band_rate`` the company table expects, smoothed towards 1 with
+      ``prior_invoices`` invoices: a customer that went on to pay many
+      invoices as late as this one is less risky than one whose such invoices
+      were lost.
+
+    Only invoices issued, and payments and adjustments dated, on or before
+    ``as_of`` are read.
 
     Parameters
     ----------
@@ -449,8 +501,14 @@ def history_pd(ledger: Ledger, as_of, items: pd.DataFrame | None = None,
     -------
     DataFrame
         One row per invoice open on ``as_of``: invoice_id, p_default,
-        band_rate, relative_risk, history_bad and history_n (bad ones among
-        the customer's last ``history_invoices`` settled invoices).
+        band_rate, relative_risk, history_bad and history_n (bad ones, written
+        off or paid more than ``late_after_days`` late, among the customer's
+        last ``history_invoices`` settled invoices; quoted in the reason).
+
+    Raises
+    ------
+    ParamsError
+        When ``pd_dpd_edges`` are not increasing whole days.
     """
     p = load_params(params)["priority"]
     day = _day(as_of)
@@ -460,45 +518,55 @@ def history_pd(ledger: Ledger, as_of, items: pd.DataFrame | None = None,
     if len(edges) == 0 or np.any(np.diff(edges) <= 0):
         raise ParamsError(
             f"priority.pd_dpd_edges must be increasing whole days; got {p['pd_dpd_edges']!r}.")
+    horizon = int(p["presumed_loss_days"])
     codes, uniques = pd.factorize(items["customer_id"])
     n_c = len(uniques) + 1
     codes = np.where(codes < 0, n_c - 1, codes)
     status = items["status"].astype(object).to_numpy()
-    wo_all = status == "written_off"
-    closed = (status == "paid") | wo_all
+    wo = status == "written_off"
+    opened = items["open_amount"].to_numpy() > 0
+    closed = items["closed_date"].notna().to_numpy() & ~opened  # paid, written off, credited
+    paid = closed & ~wo
     late = ((items["closed_date"] - items["due_date"]).dt.days.to_numpy(dtype=float,
                                                                        na_value=np.nan))
-    opened = items["open_amount"].to_numpy() > 0
-    dpd = items["days_past_due"].to_numpy(np.int64)
-    # outcomes known on as_of: settled (paid or written off), or still open past
-    # presumed_loss_days (counted as lost); younger open invoices are censored
-    stale = opened & (dpd > int(p["presumed_loss_days"]))
-    known_late = np.concatenate([late[closed].astype(np.int64), dpd[stale]])
-    known_lost = np.concatenate([late[closed & wo_all].astype(np.int64), dpd[stale]])
-    n_all, n_wo = len(known_late), len(known_lost)
-    company_wo = (n_wo + 0.5) / (n_all + 1.0)
-    lower = np.concatenate([[np.iinfo(np.int64).min], edges + 1])  # band i: dpd >= lower[i]
-    late_sorted, lost_sorted = np.sort(known_late), np.sort(known_lost)
-    reached = len(late_sorted) - np.searchsorted(late_sorted, lower, side="left")
-    reached_wo = len(lost_sorted) - np.searchsorted(lost_sorted, lower, side="left")
-    rate = (reached_wo + company_wo) / (reached + 1.0)
-    op_dpd = dpd[opened]
-    band = np.where(op_dpd > 0, np.searchsorted(edges, op_dpd, side="left"), 0)
-    band_rate = rate[band]
+    late = np.nan_to_num(late, nan=0.0).astype(np.int64)
+    past = ((day - items["due_date"]).dt.days).to_numpy(np.int64)  # negative: not yet due
+    stale = opened & (past > horizon)  # counted as lost
 
-    bad = closed & (wo_all | (np.nan_to_num(late, nan=0) > int(p["late_after_days"])))
-    known = closed | stale
-    n_bad = np.bincount(codes[known], (bad | stale)[known], minlength=n_c)
-    n_known = np.bincount(codes[known], minlength=n_c)
-    company_bad = (n_bad.sum() + 0.5) / (n_known.sum() + 1.0)
+    # loss table: S(L) / S(c), Kaplan-Meier over every invoice issued by as_of
+    lo, log_s = _loss_table(np.where(paid, late, past), paid, wo, horizon)
+    op_past = past[opened]
+    band = np.searchsorted(edges, op_past, side="left")  # op_past in (edges[b-1], edges[b]]
+    cond = np.where((op_past > 0) & (band > 0), edges[np.maximum(band - 1, 0)], op_past)
+    known = cond < horizon
+    band_rate = np.ones(len(op_past))
+    band_rate[known] = np.exp(log_s[-1] - log_s[np.maximum(cond[known] - lo, 0)])
+    band_rate[op_past > horizon] = 1.0
+
+    # relative risk: the customer's settled invoices that were still unpaid c days past due
+    settled = closed | stale
+    lost = wo | stale
+    big = np.int64(1) << 40
+    reach = np.where(lost, big // 2, late)  # days past due at payment; lost: for ever
+    shift = min(int(reach[settled].min()) if settled.any() else 0, int(cond.min(initial=0)))
+    keys = codes[settled].astype(np.int64) * big + (reach[settled] - shift)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    lost_cum = np.r_[0, np.cumsum(lost[settled][order])]
+    op_codes = codes[opened].astype(np.int64)
+    from_ = np.searchsorted(keys, op_codes * big + (cond - shift), side="right")  # reach > c
+    to = np.searchsorted(keys, (op_codes + 1) * big, side="left")
+    self_ = stale[opened]  # an invoice does not vouch for itself
+    n_settled = to - from_ - self_
+    n_lost = lost_cum[to] - lost_cum[from_] - self_
     k = float(p["prior_invoices"])
     cap = float(p["relative_risk_cap"])
-    rr = np.clip((n_bad + k * company_bad) / (n_known + k) / company_bad, 1 / cap, cap)
-    op_codes = codes[opened]
-    rel = rr[op_codes]
+    rel = np.clip((n_lost / band_rate + k) / (n_settled + k), 1 / cap, cap)
 
     # the customer's last history_invoices settled invoices (ties: later row first)
-    c_rows = np.flatnonzero(closed)
+    hist_closed = (status == "paid") | wo
+    bad = wo | (hist_closed & (late > int(p["late_after_days"])))
+    c_rows = np.flatnonzero(hist_closed)
     c_day = items["closed_date"].to_numpy(dtype="datetime64[ns]")[c_rows].view(np.int64)
     order = np.lexsort((-c_rows, -c_day, codes[c_rows]))
     c_rows = c_rows[order]
@@ -518,7 +586,6 @@ def history_pd(ledger: Ledger, as_of, items: pd.DataFrame | None = None,
         "history_bad": last_bad[op_codes].astype(np.int64),
         "history_n": last_n[op_codes].astype(np.int64),
     })
-
 
 def _check_pd_frame(pd_frame: pd.DataFrame) -> pd.Series:
     missing = {"invoice_id", "p_default"} - set(pd_frame.columns)

@@ -41,6 +41,12 @@ def test_params_file_matches_the_defaults_and_unknown_keys_are_refused():
         load_params({"priority": {"lgd": 1.5}})
     with pytest.raises(ParamsError, match="does not exist"):
         load_params("no/such/file.yaml")
+    with pytest.raises(ParamsError, match=r"presumed_loss_days must be a whole number.*got 0"):
+        load_params({"priority": {"presumed_loss_days": 0}})
+    with pytest.raises(ParamsError, match=r"prior_invoices must be a number above 0; got 0"):
+        load_params({"priority": {"prior_invoices": 0}})
+    with pytest.raises(ParamsError, match=r"relative_risk_cap must be .* at least 1; got 0.5"):
+        load_params({"priority": {"relative_risk_cap": 0.5}})
 
 
 def test_one_row_per_open_invoice_sorted_by_score(demo, scores):
@@ -87,14 +93,40 @@ def test_scores_are_identical_on_reruns(demo, scores):
     pd.testing.assert_frame_equal(scores, again)
 
 
-def test_top_decile_holds_several_times_the_average_loss(demo, scores):
+def _top_decile_loss_rates(demo, scores) -> tuple[float, float]:
+    """Share of the money lost (ground truth) in the top decile by rank, and on average."""
     truth = demo.truth_invoices.set_index("invoice_id")
     lost = truth.loc[scores["invoice_id"], "defaulted"].to_numpy()
     money = scores["open_amount"].to_numpy()
     top = scores["rank"].to_numpy() <= len(scores) // 10
     top_rate = (money * lost)[top].sum() / money[top].sum()
     mean_rate = (money * lost).sum() / money.sum()
+    return top_rate, mean_rate
+
+
+def test_top_decile_holds_several_times_the_average_loss(demo, scores):
+    top_rate, mean_rate = _top_decile_loss_rates(demo, scores)
     assert top_rate >= 3 * mean_rate, (top_rate, mean_rate)
+
+
+@pytest.fixture(scope="module")
+def demo_seed0():
+    return make_demo(n_invoices=8_000, seed=0)
+
+
+# Combinations where the former estimate (loss rate of settled invoices only, customer risk
+# from lateness; urgency weights days_past_due 0.5, exposure 0.25) fell short: 2.5x, 1.0x and
+# 1.7x. Early as_of dates have no written-off invoice yet, so the loss table must read the
+# invoices still open (censored) instead of flooring every probability.
+@pytest.mark.parametrize(("seed", "as_of"), [
+    (7, "2024-10-31"),
+    (0, "2024-10-31"),
+    (0, "2025-10-31"),
+])
+def test_top_decile_loss_holds_on_other_seeds_and_dates(request, seed, as_of):
+    company = request.getfixturevalue("demo" if seed == 7 else "demo_seed0")
+    top_rate, mean_rate = _top_decile_loss_rates(company, score_invoices(company.ledger, as_of))
+    assert top_rate >= 3 * mean_rate, (seed, as_of, top_rate, mean_rate)
 
 
 def test_point_in_time_a_ledger_cut_at_as_of_gives_the_same_scores(demo, scores):
