@@ -116,7 +116,6 @@ _LABELS: dict[str, tuple[str, str]] = {
     "cash.backtest": ("回测：13周预测与朴素基准（近8周平均）", "Back-test: 13-week forecast vs naive (last 8 weeks' average)"),
     "coverage_80": ("80%区间覆盖率", "80% interval coverage"), "coverage_95": ("95%区间覆盖率", "95% interval coverage"),
     # batches
-    "title.60-batch-expiry": ("批次效期", "Batch expiry"),
     "expiry.near": ("近效期批次（常温）", "Near-expiry batches (room temperature)"),
     "expiry.cold": ("近效期批次（冷链）", "Near-expiry batches (cold chain)"),
     "expiry.warehouse": ("各仓库库存与预计过期", "Stock and expected expiry by warehouse"),
