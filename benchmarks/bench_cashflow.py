@@ -24,6 +24,7 @@ import pandas as pd
 
 from medrisk import batches as B
 from medrisk import cashflow as C
+from medrisk import fefo as F
 from medrisk import paytiming as PT
 from medrisk import receivables as R
 from medrisk.demo import make_ledger
@@ -72,7 +73,7 @@ def main() -> None:
     timed("sku_demand (sales forecast by category)", B.sku_demand, ledger, as_of)
     exp = timed("batch_expiry (demand given)", B.batch_expiry, ledger, as_of, demand=hist)
     rep = timed("expiry_report (demand given)", B.expiry_report, ledger, as_of, demand=hist)
-    fefo = timed("fefo_allocate", B.fefo_allocate, ledger, as_of)
+    fefo = timed("fefo_allocate", F.fefo_allocate, ledger, as_of)
     takers = timed("near_expiry_takers", B.near_expiry_takers, ledger, as_of,
                    near=pd.concat([rep.near_expiry, rep.near_expiry_cold_chain]))
     unsold = exp["expected_unsold_value"].to_numpy(dtype=float, na_value=np.nan)

@@ -83,12 +83,13 @@ def receivables_brief(ledger: Ledger, as_of, language: str = "zh",
     as_of : date-like
     language : {"zh", "en"}, default="zh"
     thresholds : dict, default=None
-        Warning thresholds (see :func:`medrisk.kpis.warnings`).
+        Warning thresholds (see :func:`medrisk.alerts.warnings`).
 
     Returns
     -------
     Brief
     """
+    from medrisk import alerts as A
     from medrisk import kpis as K
     from medrisk import receivables as R
 
@@ -100,7 +101,7 @@ def receivables_brief(ledger: Ledger, as_of, language: str = "zh",
     over_180 = int(aging.filter(items=["181-365", "over_365"]).sum(axis=1).iloc[0]) if len(aging) else 0
     open_ar = int(now["closing_ar"])
     overdue = int(now["closing_overdue_ar"])
-    n_warn = len(K.warnings(ledger, end, dict(thresholds or {}))) if thresholds else 0
+    n_warn = len(A.warnings(ledger, end, dict(thresholds or {}))) if thresholds else 0
     b = Brief()
     b.figures = {
         "open_ar": (open_ar, "fen"),
@@ -160,13 +161,13 @@ def plan_brief(attainment: pd.DataFrame, forecast: pd.DataFrame, backtest: pd.Da
     Parameters
     ----------
     attainment : DataFrame
-        :func:`medrisk.quotas.attainment` by a unit column.
+        :func:`medrisk.attainment.attainment` by a unit column.
     forecast : DataFrame
         :func:`medrisk.sales.forecast_sales` (with its ``total`` rows).
     backtest : DataFrame
         :func:`medrisk.sales.backtest_sales`.
     alerts : DataFrame
-        :func:`medrisk.quotas.plan_alerts`.
+        :func:`medrisk.attainment.plan_alerts`.
     language : {"zh", "en"}, default="zh"
 
     Returns
@@ -260,7 +261,7 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
     as_of : date-like
     language : {"zh", "en"}, default="zh"
     thresholds : dict, default=None
-        Receivables warning thresholds (see :func:`medrisk.kpis.warnings`).
+        Receivables warning thresholds (see :func:`medrisk.alerts.warnings`).
     risk_thresholds_file : str, default=None
         Risk-tier thresholds (``params/risk-thresholds.yaml`` when None).
 
@@ -270,9 +271,10 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
     warnings : DataFrame
         Receivables warnings and plan alerts together, with message_zh / message_en.
     """
+    from medrisk import alerts as A
+    from medrisk import attainment as At
     from medrisk import cashflow as CF
     from medrisk import kpis as K
-    from medrisk import quotas as Q
     from medrisk import sales as Sa
     from medrisk import thresholds as T
 
@@ -289,7 +291,7 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
     cash = CF.cash_in_forecast(ledger, end, horizon="3M", sales_forecast=fc)
     cash3 = int(round(float(cash.loc[cash["component"] == "total", "mean"].sum()) * 100))
     last3 = K.kpis(ledger, *window(end, 3)).iloc[0]
-    att = Q.attainment(ledger, end, by="region")
+    att = At.attainment(ledger, end, by="region")
     periods = sorted(att["period"].unique())
 
     def ytd_at(period) -> float:
@@ -301,8 +303,8 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
     plan_ytd, actual_ytd = int(last["plan_ytd"].sum()), int(last["actual_ytd"].sum())
     ytd = ytd_at(periods[-1])
     ytd_before = ytd_at(periods[-2]) if len(periods) > 1 else float("nan")
-    warn = pd.concat([K.warnings(ledger, end, dict(thresholds or {})) if thresholds else None,
-                      Q.plan_alerts(ledger, end, by="region")], ignore_index=True)
+    warn = pd.concat([A.warnings(ledger, end, dict(thresholds or {})) if thresholds else None,
+                      At.plan_alerts(ledger, end, by="region")], ignore_index=True)
     b = Brief()
     b.figures = dict(rec.figures)
     b.figures.update({"high_risk_exposure": (high_exposure, "fen"),
@@ -484,7 +486,7 @@ def expiry_brief(report, allocation, language: str = "zh") -> Brief:
     report : ExpiryReport
         :func:`medrisk.batches.expiry_report`.
     allocation : FefoAllocation
-        :func:`medrisk.batches.fefo_allocate`.
+        :func:`medrisk.fefo.fefo_allocate`.
     language : {"zh", "en"}, default="zh"
     """
     check_language(language)

@@ -4,8 +4,15 @@ Exports from Chinese ERPs (Kingdee, Yonyou, SAP) and from Excel arrive with
 full-width digits, ``¥1,234.56``, ``2025年3月5日``, Excel serial numbers, ``(12.30)``
 for negatives and a dozen spellings of "empty". :mod:`medrisk.io` reads every cell
 as it is and calls one parser per canonical column; each parser returns a
-:class:`Parsed`: the canonical values, which cells were filled but unreadable, and
-a phrase saying what was expected.
+:class:`~medrisk.cells.Parsed`: the canonical values, which cells were filled but
+unreadable, and a phrase saying what was expected.
+
+This module holds the parsers of numbers (money in fen, whole numbers, rates),
+yes/no flags and coded values, and :func:`parse_column`, which picks the parser
+of each canonical column. Cells are split by kind and their text tidied in
+:mod:`medrisk.cells` (with :func:`~medrisk.cells.normalize_text` and
+:func:`~medrisk.cells.parse_str`); dates and months are read by
+:mod:`medrisk.parsedates`.
 
 Every parser is vectorised. Strings are handled with pyarrow compute kernels
 (RE2 regular expressions, casts); numbers and dates with numpy. Python-level work
@@ -15,8 +22,8 @@ cells an Excel sheet gives (numbers, ``datetime`` objects, ``Decimal``).
 Rules shared by all parsers:
 
 * Empty cells (``None``, ``NaN``, ``''``, whitespace, and the null words of
-  :data:`NULL_WORDS` such as ``'nan'``, ``'N/A'``, ``'-'``, ``'无'``) give NA and
-  are **not** bad. (:func:`parse_bool` reads ``'无'`` as False.)
+  :data:`~medrisk.cells.NULL_WORDS` such as ``'nan'``, ``'N/A'``, ``'-'``, ``'无'``)
+  give NA and are **not** bad. (:func:`parse_bool` reads ``'无'`` as False.)
 * Text is NFKC-normalised first, so full-width ``１２３``, ``，``, ``．``, ``％``,
   ``（）`` and the ideographic space read like their ASCII forms.
 * The input index is kept; ``bad`` is a boolean numpy array in row order.
@@ -26,21 +33,35 @@ Rules shared by all parsers:
 
 from __future__ import annotations
 
-import datetime as _dt
 import decimal
-import numbers
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from functools import cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from medrisk.cells import (
+    _BOOL,
+    _LSTR,
+    _NULLS_KEEP_WU,
+    _NUM,
+    _STR,
+    Parsed,
+    _check_series,
+    _clean,
+    _digits,
+    _np,
+    _null_mask,
+    _run,
+    normalize_text,
+    parse_str,
+)
+from medrisk.parsedates import parse_dates, parse_months
 from medrisk.schemas import MONEY_COLUMNS, Target
 from medrisk.vocabulary import (  # noqa: F401  (re-exported: the loader's vocabulary)
-    _INVISIBLE,
     COLUMN_ALIASES,
     ENUM_LABELS,
     TABLE_ALIASES,
@@ -56,16 +77,10 @@ from medrisk.vocabulary import (  # noqa: F401  (re-exported: the loader's vocab
 )
 
 __all__ = [
-    "Parsed",
-    "NULL_WORDS",
-    "normalize_text",
-    "parse_dates",
-    "parse_months",
     "parse_money",
     "parse_int",
     "parse_rate",
     "parse_bool",
-    "parse_str",
     "normalize_enum",
     "ENUM_LABELS",
     "normalize_header",
@@ -79,41 +94,6 @@ __all__ = [
 ]
 
 
-class Parsed(NamedTuple):
-    """A parsed column.
-
-    Attributes
-    ----------
-    values : pandas.Series
-        Canonical values with the input's index; NA where the cell was empty or bad.
-    bad : numpy.ndarray of bool
-        True where the cell was filled but could not be read.
-    expected : str
-        What the parser accepts, in words, for error messages
-        ("expected a date such as ...").
-    """
-
-    values: pd.Series
-    bad: np.ndarray
-    expected: str
-
-
-#: Cell texts that mean "empty" (compared after NFKC and trimming; ASCII words
-#: also in lower, upper and title case).
-NULL_WORDS: tuple[str, ...] = (
-    "nan", "NaN", "None", "null", "NULL", "NA", "N/A", "#N/A", "#NA", "<NA>", "NaT",
-    "-", "--", "---", "—", "——", "/", "无",
-)
-
-EXPECTED_DATE = (
-    "a date such as 2025-03-05, 2025/3/5, 2025.3.5, 2025年3月5日, 20250305 or an Excel "
-    "date (year first: day-first or month-first dates such as 05/03/2025 are not read, "
-    "as they are ambiguous)"
-)
-EXPECTED_MONTH = (
-    "a month such as 2025-03, 2025/3, 2025年3月 or 202503, or a date such as 2025-03-01 "
-    "(year first: 03/2025 is not read)"
-)
 EXPECTED_MONEY = (
     "an amount in 元 with at most two decimals, such as 1234.56, 1,234.56, ¥1,234.56, "
     "RMB 1,234.56, 1234.56元 or (12.30) for a negative amount (amounts in 万元 are not "
@@ -124,327 +104,6 @@ EXPECTED_RATE = (
     "a rate such as 0.05, 5% or a discount such as 95折 or 9.5折 (both mean 0.05 off)"
 )
 EXPECTED_BOOL = "yes or no: true/false, yes/no, y/n, 1/0, 是/否, 有/无 or √/×"
-EXPECTED_STR = "text"
-
-# --------------------------------------------------------------------------------------
-# Cells: split a column by what its cells are (text, numbers, dates, booleans)
-# --------------------------------------------------------------------------------------
-
-_NA, _STR, _NUM, _BOOL, _DT, _OTHER = range(6)
-_LSTR = pa.large_string()
-
-
-class _Part(NamedTuple):
-    pos: np.ndarray | None  # row positions; None means every row
-    kind: int
-    data: Any  # _STR: pa.Array; _NUM/_BOOL: (values, na); _DT: pd.Series; _OTHER: ndarray
-
-
-def _type_kind(tp: type) -> int:
-    if issubclass(tp, str):
-        return _STR
-    if issubclass(tp, (bool, np.bool_)):
-        return _BOOL
-    if tp is type(None) or tp is type(pd.NA) or tp is type(pd.NaT):
-        return _NA
-    if issubclass(tp, decimal.Decimal):
-        return _STR  # read exactly, through its text
-    if issubclass(tp, numbers.Real):
-        return _NUM
-    if issubclass(tp, (_dt.datetime, _dt.date, np.datetime64)):
-        return _DT
-    return _OTHER
-
-
-def _decimal_text(x: Any) -> Any:
-    return format(x, "f") if isinstance(x, decimal.Decimal) else x
-
-
-def _str_payload(obj: np.ndarray) -> pa.Array:
-    if any(isinstance(x, decimal.Decimal) for x in obj):
-        obj = np.array([_decimal_text(x) for x in obj], dtype=object)
-    return pa.array(obj, type=_LSTR, from_pandas=True)
-
-
-def _num_payload(obj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if pd.api.types.infer_dtype(obj, skipna=False) == "integer":
-        try:
-            return np.asarray(obj, dtype=np.int64), np.zeros(len(obj), dtype=bool)
-        except OverflowError:
-            pass
-    vals = np.asarray(obj, dtype=np.float64)
-    return vals, np.isnan(vals)
-
-
-def _payload(kind: int, obj: np.ndarray) -> Any:
-    if kind == _STR:
-        return _str_payload(obj)
-    if kind == _NUM:
-        return _num_payload(obj)
-    if kind == _BOOL:
-        return np.asarray(obj, dtype=bool), np.zeros(len(obj), dtype=bool)
-    if kind == _DT:
-        return pd.Series(obj, dtype=object)
-    if kind == _NA:
-        return len(obj)
-    return obj
-
-
-def _partition(s: pd.Series) -> list[_Part]:
-    """Split a column into parts of one kind, using its dtype when it has one."""
-    n = len(s)
-    if n == 0:
-        return []
-    dtype = s.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        return _partition(pd.Series(np.asarray(s, dtype=object)))
-    if isinstance(dtype, pd.StringDtype):
-        return [_Part(None, _STR, pc.cast(pa.array(s.array), _LSTR))]
-    if isinstance(dtype, pd.ArrowDtype):
-        t = dtype.pyarrow_dtype
-        arr = pa.array(s.array)
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
-        if pa.types.is_decimal(t) or pa.types.is_string(t) or pa.types.is_large_string(t):
-            return [_Part(None, _STR, pc.cast(arr, _LSTR))]  # decimals exactly, as text
-        if pa.types.is_timestamp(t) or pa.types.is_date(t):
-            return [_Part(None, _DT, pd.Series(arr.to_pandas(date_as_object=False)))]
-    if pd.api.types.is_bool_dtype(dtype):
-        na = s.isna().to_numpy()
-        return [_Part(None, _BOOL, (s.to_numpy(dtype=bool, na_value=False), na))]
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return [_Part(None, _DT, s)]
-    if pd.api.types.is_signed_integer_dtype(dtype):
-        na = s.isna().to_numpy()
-        return [_Part(None, _NUM, (s.to_numpy(dtype=np.int64, na_value=0), na))]
-    if pd.api.types.is_unsigned_integer_dtype(dtype):  # may not fit int64: go through float
-        vals = s.to_numpy(dtype=np.float64, na_value=np.nan)
-        return [_Part(None, _NUM, (vals, np.isnan(vals)))]
-    if pd.api.types.is_float_dtype(dtype):
-        vals = s.to_numpy(dtype=np.float64, na_value=np.nan)
-        return [_Part(None, _NUM, (vals, np.isnan(vals)))]
-    # object (or anything else): look at the cells
-    obj = s.to_numpy(dtype=object)
-    inferred = pd.api.types.infer_dtype(obj, skipna=True)
-    if inferred == "string":
-        return [_Part(None, _STR, pa.array(obj, type=_LSTR, from_pandas=True))]
-    if inferred == "empty":
-        return [_Part(None, _NA, n)]
-    # Mixed cells (an Excel sheet): classify by type. There are few distinct types,
-    # so only type() runs per cell. (A float NaN is a number here; the number
-    # handlers read it as empty.)
-    types = [type(x) for x in obj]
-    codes, uniques = pd.factorize(pd.Series(types, dtype=object))
-    kinds_of = np.array([_type_kind(t) for t in uniques], dtype=np.int8)
-    kinds = kinds_of[codes]
-    present = np.unique(kinds)
-    if len(present) == 1:
-        k = int(present[0])
-        return [_Part(None, k, _payload(k, obj))]
-    parts = []
-    for k in present:
-        pos = np.flatnonzero(kinds == k)
-        parts.append(_Part(pos, int(k), _payload(int(k), obj[pos])))
-    return parts
-
-
-_Handler = Callable[[Any], tuple[np.ndarray, np.ndarray, np.ndarray]]
-
-
-def _all_bad(data: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    m = _part_len(data)
-    return np.zeros(m, dtype=np.int64), np.zeros(m, dtype=bool), np.ones(m, dtype=bool)
-
-
-def _part_len(data: Any) -> int:
-    if isinstance(data, tuple):
-        return len(data[0])
-    if isinstance(data, int):
-        return data
-    return len(data)
-
-
-def _run(
-    s: pd.Series, handlers: Mapping[int, _Handler], vdtype: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Apply one handler per kind of cell; return (values, empty, bad) in row order."""
-    n = len(s)
-    vals = np.zeros(n, dtype=vdtype)
-    na = np.ones(n, dtype=bool)
-    bad = np.zeros(n, dtype=bool)
-    for part in _partition(s):
-        if part.kind == _NA:
-            continue
-        v, a, b = handlers.get(part.kind, _all_bad)(part.data)
-        if part.pos is None:
-            vals, na, bad = np.asarray(v, dtype=vdtype), a, b
-        else:
-            vals[part.pos] = v
-            na[part.pos] = a
-            bad[part.pos] = b
-    return vals, na & ~bad, bad
-
-
-def _check_series(s: Any, name: str) -> pd.Series:
-    if isinstance(s, pd.Series):
-        return s
-    if isinstance(s, (pd.Index, np.ndarray, list, tuple)):
-        return pd.Series(s)
-    raise TypeError(
-        f"{name}() takes a pandas Series (a column of cells); got {type(s).__name__}."
-    )
-
-
-# --------------------------------------------------------------------------------------
-# Text
-# --------------------------------------------------------------------------------------
-
-
-def _word_variants(words: Iterable[str]) -> list[str]:
-    out: set[str] = set()
-    for w in words:
-        out |= {w, w.lower(), w.upper(), w.title()}
-    return sorted(out)
-
-
-_NULLS = pa.array(_word_variants(NULL_WORDS), type=_LSTR)
-_NULLS_KEEP_WU = pa.array([w for w in _word_variants(NULL_WORDS) if w != "无"], type=_LSTR)
-
-
-def _clean(arr: pa.Array, nulls: pa.Array = _NULLS) -> pa.Array:
-    """NFKC (non-ASCII cells only), trim, unwrap ``="..."``, null words to null."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if arr.type != _LSTR:
-        arr = pc.cast(arr, _LSTR)
-    nonascii = pc.fill_null(pc.invert(pc.string_is_ascii(arr)), False)
-    if pc.any(nonascii).as_py():
-        sub = pc.utf8_normalize(arr.filter(nonascii), "NFKC")
-        sub = pc.replace_substring_regex(sub, _INVISIBLE, "")
-        sub = pc.replace_substring(sub, "\u2212", "-")  # minus sign
-        arr = pc.replace_with_mask(arr, nonascii, sub)
-    arr = pc.utf8_trim_whitespace(arr)
-    formula = pc.fill_null(pc.starts_with(arr, '="'), False)
-    if pc.any(formula).as_py():  # ="00123": Excel's way of keeping text in a CSV
-        sub = pc.replace_substring_regex(arr.filter(formula), r'^="(.*)"$', r"\1")
-        arr = pc.utf8_trim_whitespace(pc.replace_with_mask(arr, formula, sub))
-    empty = pc.or_(pc.equal(pc.binary_length(arr), 0), pc.is_in(arr, value_set=nulls))
-    return pc.if_else(pc.fill_null(empty, True), pa.scalar(None, _LSTR), arr)
-
-
-def _null_mask(arr: pa.Array) -> np.ndarray:
-    return arr.is_null().to_numpy(zero_copy_only=False)
-
-
-def _str_series(arr: pa.Array, index: pd.Index) -> pd.Series:
-    return pd.Series(pd.array(arr, dtype="str") if len(arr) else pd.array([], dtype="str"),
-                     index=index)
-
-
-def _text_of_numbers(data: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    vals, na = data
-    out = np.empty(len(vals), dtype=object)
-    if vals.dtype.kind in "iu":
-        out[:] = vals.astype(str)
-    else:
-        ok = ~na & np.isfinite(vals)
-        integral = ok & (vals == np.floor(vals)) & (np.abs(vals) < 2.0**63)
-        out[integral] = vals[integral].astype(np.int64).astype(str)
-        rest = ok & ~integral
-        out[rest] = [repr(float(x)) for x in vals[rest]]
-        out[~ok & ~na] = vals[~ok & ~na].astype(str)
-    out[na] = None
-    return out
-
-
-def _text_of_datetimes(s: pd.Series) -> np.ndarray:
-    out = np.empty(len(s), dtype=object)
-    for i, x in enumerate(s.to_numpy(dtype=object)):
-        try:
-            ts = pd.Timestamp(x)
-        except (ValueError, TypeError, OverflowError):
-            out[i] = str(x)
-            continue
-        if ts is pd.NaT:
-            out[i] = None
-        elif ts == ts.normalize():
-            out[i] = ts.strftime("%Y-%m-%d")
-        else:
-            out[i] = ts.isoformat(sep=" ")
-    return out
-
-
-def normalize_text(s: pd.Series) -> pd.Series:
-    """Tidy text cells: NFKC, trimmed, empty cells and null words to NA.
-
-    Full-width letters, digits and punctuation become ASCII (``'ＡＢＣ１２３'`` ->
-    ``'ABC123'``), the ideographic space and non-breaking spaces are trimmed,
-    invisible characters (zero-width space, BOM) are removed, and Excel's
-    ``="00123"`` becomes ``'00123'``. Cells that are not text are written as text:
-    integral floats as integers (an id read from Excel as ``12345.0`` becomes
-    ``'12345'``), dates as ``YYYY-MM-DD``.
-
-    Parameters
-    ----------
-    s : pandas.Series
-        Cells as read.
-
-    Returns
-    -------
-    pandas.Series
-        dtype ``str``, same index; NA where the cell was empty.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> normalize_text(pd.Series(["\u3000ＡＢＣ－１ ", "N/A", 12345.0])).tolist()
-    ['ABC-1', nan, '12345']
-    """
-    s = _check_series(s, "normalize_text")
-    parts = _partition(s)
-    if len(parts) == 1 and parts[0].pos is None and parts[0].kind == _STR:
-        return _str_series(_clean(parts[0].data), s.index)
-    out = np.full(len(s), None, dtype=object)
-    for part in parts:
-        if part.kind == _NA:
-            continue
-        if part.kind == _STR:
-            text = part.data
-        else:
-            if part.kind == _NUM:
-                obj = _text_of_numbers(part.data)
-            elif part.kind == _BOOL:
-                obj = np.where(part.data[0], "True", "False").astype(object)
-                obj[part.data[1]] = None
-            elif part.kind == _DT:
-                obj = _text_of_datetimes(part.data)
-            else:
-                obj = np.array([str(x) for x in part.data], dtype=object)
-            text = pa.array(obj, type=_LSTR, from_pandas=True)
-        cleaned = _clean(text).to_numpy(zero_copy_only=False)
-        if part.pos is None:
-            out = cleaned
-        else:
-            out[part.pos] = cleaned
-    return pd.Series(pd.array(out, dtype="str"), index=s.index)
-
-
-def parse_str(s: pd.Series) -> Parsed:
-    """Parse a text column (ids, names, free text); never bad.
-
-    Parameters
-    ----------
-    s : pandas.Series
-        Cells as read.
-
-    Returns
-    -------
-    Parsed
-        ``values`` as :func:`normalize_text` gives them, ``bad`` all False.
-    """
-    s = _check_series(s, "parse_str")
-    return Parsed(normalize_text(s), np.zeros(len(s), dtype=bool), EXPECTED_STR)
-
 
 # --------------------------------------------------------------------------------------
 # Numbers: one regular expression splits sign, integer digits and fraction digits
@@ -477,10 +136,6 @@ class _Number(NamedTuple):
     suffix: pa.Array
 
 
-def _np(a: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    return a.to_numpy(zero_copy_only=False)
-
-
 def _split_number(t: pa.Array, pattern: str) -> _Number:
     st = pc.extract_regex(t, pattern)
     matched = _np(pc.fill_null(st.is_valid(), False))
@@ -503,17 +158,6 @@ def _split_number(t: pa.Array, pattern: str) -> _Number:
         | _np(pc.fill_null(pc.match_substring(post, "-"), False))
     )
     return _Number(ok, neg & ok, int_text, int_len, frac, frac_len, suffix)
-
-
-def _digits(a: pa.Array) -> np.ndarray:
-    """Digit strings to int64 ('' gives 0).
-
-    Only the last 18 digits are read, so that no cast overflows; callers mark
-    longer numbers bad.
-    """
-    a = pc.utf8_slice_codeunits(a, -18)
-    a = pc.if_else(pc.equal(pc.binary_length(a), 0), pa.scalar("0", _LSTR), a)
-    return _np(pc.cast(a, pa.int64()))
 
 
 # --------------------------------------------------------------------------------------
@@ -775,245 +419,6 @@ def parse_bool(s: pd.Series) -> Parsed:
 
 
 # --------------------------------------------------------------------------------------
-# Dates (held as int64 days since 1970-01-01 until the end)
-# --------------------------------------------------------------------------------------
-
-_MIN_DAY = int(np.datetime64("1900-01-01", "D").astype(np.int64))
-_MAX_DAY = int(np.datetime64("2199-12-31", "D").astype(np.int64))
-_EXCEL_EPOCH = int(np.datetime64("1899-12-30", "D").astype(np.int64))
-#: Excel serial numbers read as dates: 10000 (1927-05-18) to 73050 (2099-12-31).
-#: Smaller numbers (a year such as 2025, a count) are not taken for dates.
-EXCEL_SERIAL_RANGE = (10_000, 73_050)
-_DAY_NS = 86_400 * 10**9
-_NAT_DAY = -(1 << 62)
-
-_TIME = (  # an optional time of day, checked for shape and then dropped
-    r"(?:(?:\s+|T)(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?"
-    r"\s*(?:Z|[+-]\d\d:?\d\d)?)?"
-)
-_DATE_ALTS = (
-    rf"(?P<y>\d{{4}})\s*(?P<a>[-/.年])\s*(?P<m>\d{{1,2}})\s*(?P<b>[-/.月])\s*(?P<d>\d{{1,2}})"
-    rf"\s*日?{_TIME}",
-    r"(?P<y8>\d{4})(?P<m8>\d\d)(?P<d8>\d\d)",
-)
-_SERIAL_ALT = r"(?P<ser>\d{1,5})(?:\.\d+)?"
-_MONTH_ALTS = (
-    r"(?P<ym>\d{4})\s*(?P<c>[-/.年])\s*(?P<mm>\d{1,2})\s*月?",
-    r"(?P<y6>\d{4})(?P<m6>\d\d)",
-)
-# RE2 prefers the first alternative that matches: months ('2025.03') before serials.
-_DATE_PATTERN = "^(?:" + "|".join((*_DATE_ALTS, _SERIAL_ALT)) + ")$"
-_DATE_MONTH_PATTERN = "^(?:" + "|".join((*_DATE_ALTS, *_MONTH_ALTS, _SERIAL_ALT)) + ")$"
-_SEPARATOR_PAIRS = pa.array(["--", "//", "..", "年月"], type=_LSTR)
-
-
-def _ymd_to_days(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Calendar parts to days since 1970; ``ok`` False for impossible dates."""
-    ok = (y >= 1900) & (y <= 2199) & (m >= 1) & (m <= 12) & (d >= 1)
-    months = np.where(ok, (y - 1970) * 12 + (m - 1), 0)
-    start = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    nxt = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    ok &= d <= nxt - start
-    return np.where(ok, start + d - 1, 0), ok
-
-
-def _days_in_range(days: np.ndarray) -> np.ndarray:
-    return (days >= _MIN_DAY) & (days <= _MAX_DAY)
-
-
-def _iso_cast(t: pa.Array) -> pa.Array | None:
-    """Timestamps if every cell is ISO 8601 text, else None (tried on a sample first)."""
-    try:
-        pc.cast(t.slice(0, 1000), pa.timestamp("s"))
-        return pc.cast(t, pa.timestamp("s"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-
-
-def _dates_from_str(arr: pa.Array, months: bool = False) -> tuple[np.ndarray, ...]:
-    t = _clean(arr)
-    na = _null_mask(t)
-    ts = _iso_cast(t)
-    if ts is not None:  # fast path: ISO 8601 text (YYYY-MM-DD, optionally with a time)
-        secs = _np(pc.fill_null(pc.cast(ts, pa.int64()), 0))
-        days = np.floor_divide(secs, 86_400)
-        ok = _days_in_range(days)
-        return np.where(ok, days, 0), na, ~na & ~ok
-    st = pc.extract_regex(t, _DATE_MONTH_PATTERN if months else _DATE_PATTERN)
-    matched = _np(pc.fill_null(st.is_valid(), False))
-
-    def field(name: str) -> pa.Array:
-        return pc.fill_null(st.field(name), "")
-
-    def nonempty(a: pa.Array) -> np.ndarray:
-        return matched & (_np(pc.binary_length(a)) > 0)
-
-    y1, y8, ser = field("y"), field("y8"), field("ser")
-    sep = pc.binary_join_element_wise(field("a"), field("b"), pa.scalar("", _LSTR))
-    sep_ok = _np(pc.fill_null(pc.is_in(sep, value_set=_SEPARATOR_PAIRS), False))
-    is1, is8, is_ser = nonempty(y1), nonempty(y8), nonempty(ser)
-    y = np.where(is1, _digits(y1), _digits(y8))
-    m = np.where(is1, _digits(field("m")), _digits(field("m8")))
-    d = np.where(is1, _digits(field("d")), _digits(field("d8")))
-    days, ok = _ymd_to_days(y, m, d)
-    ok &= (is1 & sep_ok) | is8
-    serial = _digits(ser)
-    ser_ok = is_ser & (serial >= EXCEL_SERIAL_RANGE[0]) & (serial <= EXCEL_SERIAL_RANGE[1])
-    days = np.where(ser_ok, _EXCEL_EPOCH + serial, days)
-    ok |= ser_ok
-    if months:
-        ym, y6 = field("ym"), field("y6")
-        is_m, is6 = nonempty(ym), nonempty(y6)
-        my = np.where(is_m, _digits(ym), _digits(y6))
-        mm = np.where(is_m, _digits(field("mm")), _digits(field("m6")))
-        mdays, mok = _ymd_to_days(my, mm, np.ones_like(my))
-        sep_m = _np(pc.fill_null(pc.match_substring_regex(field("c"), r"^[-/.]$"), False))
-        sep_m |= _np(pc.fill_null(pc.equal(field("c"), "年"), False))
-        mok &= (is_m & sep_m) | is6
-        days = np.where(mok, mdays, days)
-        ok |= mok
-    return np.where(ok, days, 0), na, ~na & ~ok
-
-
-def _dates_from_num(data: tuple[np.ndarray, np.ndarray], months: bool = False):
-    vals, na = data
-    f = vals.astype(np.float64)
-    with np.errstate(invalid="ignore"):
-        integral = np.isfinite(f) & (f == np.floor(f))
-        is8 = integral & (f >= 19000101) & (f <= 21991231)
-        iv = np.where(is8, f, 0).astype(np.int64)
-        days, ok = _ymd_to_days(iv // 10000, iv // 100 % 100, iv % 100)
-        ok &= is8
-        ser = np.isfinite(f) & (f >= EXCEL_SERIAL_RANGE[0]) & (f < EXCEL_SERIAL_RANGE[1] + 1)
-        serial = np.where(ser, np.floor(f), 0).astype(np.int64)
-        days = np.where(ser, _EXCEL_EPOCH + serial, days)
-        ok |= ser
-        if months:
-            is6 = integral & (f >= 190001) & (f <= 219912)
-            iv6 = np.where(is6, f, 0).astype(np.int64)
-            mdays, mok = _ymd_to_days(iv6 // 100, iv6 % 100, np.ones_like(iv6))
-            mok &= is6
-            days = np.where(mok, mdays, days)
-            ok |= mok
-    return np.where(ok, days, 0), na, ~na & ~ok
-
-
-def _one_datetime_day(x: Any) -> int | None:
-    """Days since 1970 of one datetime-like (-1 << 62 for NaT), None if unreadable."""
-    try:
-        ts = pd.Timestamp(x)
-        if ts is pd.NaT:
-            return _NAT_DAY
-        if ts.tzinfo is not None:
-            ts = ts.tz_localize(None)
-        return int(np.datetime64(ts.date(), "D").astype(np.int64))
-    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
-        return None
-
-
-def _dates_from_datetimes(s: pd.Series) -> tuple[np.ndarray, ...]:
-    """Datetime columns or datetime/date objects to days (wall-clock date)."""
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        if getattr(s.dtype, "tz", None) is not None:
-            s = s.dt.tz_localize(None)
-        v = s.to_numpy()
-        na = np.isnat(v)
-        days = v.astype("datetime64[D]").astype(np.int64)
-    else:
-        try:
-            conv = pd.to_datetime(s, errors="raise")
-            if getattr(conv.dtype, "tz", None) is not None:
-                conv = conv.dt.tz_localize(None)
-            v = conv.to_numpy()
-            na = np.isnat(v)
-            days = v.astype("datetime64[D]").astype(np.int64)
-        except (ValueError, TypeError, OverflowError):  # mixed time zones, out of range
-            got = [_one_datetime_day(x) for x in s.to_numpy(dtype=object)]
-            days = np.array([g if g is not None else _MAX_DAY + 1 for g in got], dtype=np.int64)
-            na = days == _NAT_DAY
-    ok = _days_in_range(days) | na
-    return np.where(ok & ~na, days, 0), na, ~ok
-
-
-def _days_to_series(days: np.ndarray, missing: np.ndarray, index: pd.Index) -> pd.Series:
-    ns = (days.astype(np.int64) * _DAY_NS).view("datetime64[ns]")
-    ns = np.where(missing, np.datetime64("NaT", "ns"), ns)
-    return pd.Series(ns, index=index, dtype="datetime64[ns]")
-
-
-def parse_dates(s: pd.Series) -> Parsed:
-    """Parse calendar dates (no time of day).
-
-    Accepts datetime64 columns (time zones dropped, wall-clock date kept),
-    ``datetime``/``date``/``Timestamp`` objects as Excel readers give them, and text
-    ``'2025-03-05'``, ``'2025-3-5'``, ``'2025/3/5'``, ``'2025.3.5'``, ``'2025年3月5日'``,
-    ``'20250305'``, ``'2025-03-05 00:00:00'``, ``'2025-03-05T10:20:00'`` and full-width
-    ``'２０２５年３月５日'``. Eight-digit numbers (int or text) are ``yyyymmdd``; other
-    numbers between 10000 and 73050 are Excel serial dates (epoch 1899-12-30, so
-    45721 is 2025-03-05; a fraction, the time of day, is dropped).
-
-    Bad: impossible dates (``'2025-02-30'``, month 13), garbage, dates outside
-    1900-01-01..2199-12-31 (ERP placeholders such as ``0001-01-01`` or ``9999-12-31``)
-    and day-first or month-first dates (``'05/03/2025'``): Chinese exports are year
-    first and ``05/03`` is ambiguous, so medrisk does not guess.
-
-    Parameters
-    ----------
-    s : pandas.Series
-        Cells as read.
-
-    Returns
-    -------
-    Parsed
-        ``values`` of dtype ``datetime64[ns]``, normalised to midnight.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> parse_dates(pd.Series(["2025年3月5日", 45721, "05/03/2025"])).values.tolist()
-    [Timestamp('2025-03-05 00:00:00'), Timestamp('2025-03-05 00:00:00'), NaT]
-    """
-    s = _check_series(s, "parse_dates")
-    days, na, bad = _run(
-        s,
-        {_STR: _dates_from_str, _NUM: _dates_from_num, _DT: _dates_from_datetimes},
-        np.int64,
-    )
-    return Parsed(_days_to_series(days, na | bad, s.index), bad, EXPECTED_DATE)
-
-
-def parse_months(s: pd.Series) -> Parsed:
-    """Parse months (``targets.period``) as well as dates.
-
-    Everything :func:`parse_dates` reads, plus months: ``'2025-03'``, ``'2025/3'``,
-    ``'2025年3月'``, ``'202503'`` and the number ``202503``, each read as the month's
-    first day. A full date is kept as it is (the schema checks that it is the
-    first of a month), not moved to the month start.
-
-    Parameters
-    ----------
-    s : pandas.Series
-        Cells as read.
-
-    Returns
-    -------
-    Parsed
-        ``values`` of dtype ``datetime64[ns]``.
-    """
-    s = _check_series(s, "parse_months")
-    days, na, bad = _run(
-        s,
-        {
-            _STR: lambda a: _dates_from_str(a, months=True),
-            _NUM: lambda d: _dates_from_num(d, months=True),
-            _DT: _dates_from_datetimes,
-        },
-        np.int64,
-    )
-    return Parsed(_days_to_series(days, na | bad, s.index), bad, EXPECTED_MONTH)
-
-
-# --------------------------------------------------------------------------------------
 # Enumerations
 # --------------------------------------------------------------------------------------
 
@@ -1023,8 +428,8 @@ def normalize_enum(s: pd.Series, table: str, column: str) -> Parsed:
 
     ``'三级医院'`` becomes ``'tertiary_hospital'``, ``'直销'`` ``'direct'``, ``'合格'``
     ``'released'`` (see :data:`ENUM_LABELS`); codes pass in any case. Unknown
-    labels are kept as they are (tidied by :func:`normalize_text`) and are not bad
-    here: the schema's ``isin`` rule rejects them and the loader reports them.
+    labels are kept as they are (tidied by :func:`~medrisk.cells.normalize_text`) and
+    are not bad here: the schema's ``isin`` rule rejects them and the loader reports them.
 
     Parameters
     ----------

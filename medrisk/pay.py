@@ -2,7 +2,7 @@
 
 :func:`collection_kpis` takes its figures from :func:`medrisk.kpis.kpis`
 (sales, cash collected, collection rate, on-time rate, overdue AR, DSO,
-average days to collect) and :func:`medrisk.kpis.customer_360` (broken
+average days to collect) and :func:`medrisk.rankings.customer_360` (broken
 promises), and adds the number of overdue customers; nothing they give is
 recomputed. :func:`rank_kpis` ranks any of its columns.
 
@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 
 from medrisk.exceptions import ParamsError
-from medrisk.kpis import customer_360, kpis
+from medrisk.kpis import kpis
 from medrisk.ledger import Ledger
 from medrisk.priority import load_params
+from medrisk.rankings import customer_360
 from medrisk.receivables import dimensions, open_items
 
 __all__ = [
@@ -236,7 +237,7 @@ def collection_kpis(ledger: Ledger, start, end, by: str | list[str] = "salespers
         Any column :func:`medrisk.receivables.dimensions` knows, e.g. ``"team"``,
         ``"region"`` (the customer's), ``"salespeople.region"``.
     promise_grace_days : int, default=3
-        As for :func:`medrisk.kpis.customer_360`.
+        As for :func:`medrisk.rankings.customer_360`.
 
     Returns
     -------

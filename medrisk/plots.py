@@ -269,7 +269,7 @@ def attainment_chart(att: pd.DataFrame, by: str, language: str = "zh",
     Parameters
     ----------
     att : DataFrame
-        :func:`medrisk.quotas.attainment` output (``by``, period, plan_ytd, actual_ytd, attainment_ytd).
+        :func:`medrisk.attainment.attainment` output (``by``, period, plan_ytd, actual_ytd, attainment_ytd).
     by : str
         The unit column, e.g. ``"region"``.
     """

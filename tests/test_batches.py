@@ -1,10 +1,11 @@
-"""Tests of medrisk.batches: expiry arithmetic, FEFO consumption and FEFO allocation."""
+"""Tests of medrisk.batches: expiry arithmetic and FEFO consumption."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from batch_fixtures import AS_OF, _canon, _orders, batch_rows, day, demand, make_ledger
 
 from medrisk.batches import (
     DEFAULT_EXPIRY_PATH,
@@ -12,7 +13,6 @@ from medrisk.batches import (
     batch_expiry,
     blocked_stock,
     expiry_report,
-    fefo_allocate,
     load_expiry_params,
     near_expiry,
     near_expiry_takers,
@@ -22,82 +22,6 @@ from medrisk.batches import (
 from medrisk.demo import make_demo
 from medrisk.exceptions import MissingTableError, ParamsError
 from medrisk.ledger import Ledger
-from medrisk.schemas import SCHEMAS
-
-AS_OF = pd.Timestamp("2026-06-30")
-D = pd.Timestamp
-
-
-def day(n: int) -> pd.Timestamp:
-    """``as_of`` plus n days."""
-    return AS_OF + pd.Timedelta(days=n)
-
-
-PRODUCTS = pd.DataFrame({
-    "sku": ["R1", "C1", "E1"], "name": ["试剂", "冷链耗材", "设备"],
-    "category": ["reagent", "consumable", "equipment"],
-    "list_price": pd.array([1_000, 250, 10_000_000], dtype="Int64"),
-    "shelf_life_days": pd.array([365, 730, 3650], dtype="Int64"),
-    "cold_chain": pd.array([False, True, False], dtype="boolean"),
-    "registration_no": None,
-})
-
-
-def make_ledger(batches, shipments=None, orders=None, lines=None, invoices=None,
-                payments=None, allocations=None) -> Ledger:
-    """A small valid ledger around the given supply tables."""
-    cust = pd.DataFrame({"customer_id": ["C_GOOD", "C_BAD"],
-                         "customer_type": ["tertiary_hospital", "clinic"]})
-    if invoices is None:
-        invoices = pd.DataFrame({"invoice_id": ["I0"], "customer_id": ["C_GOOD"],
-                                 "invoice_date": [D("2025-01-01")], "due_date": [D("2025-03-01")],
-                                 "amount": [100]})
-    if payments is None:
-        payments = pd.DataFrame({"payment_id": ["P0"], "customer_id": ["C_GOOD"],
-                                 "payment_date": [D("2025-03-01")], "amount": [100]})
-        allocations = pd.DataFrame({"payment_id": ["P0"], "invoice_id": ["I0"], "amount": [100]})
-    tables = dict(customers=cust, invoices=invoices, payments=payments, products=PRODUCTS,
-                  batches=batches)
-    if allocations is not None:
-        tables["allocations"] = allocations
-    if orders is None:
-        orders = pd.DataFrame({"order_id": ["O0"], "customer_id": ["C_GOOD"],
-                               "order_date": [D("2025-01-01")], "status": ["closed"]})
-        lines = pd.DataFrame({"order_id": ["O0"], "line_no": [1], "sku": ["E1"], "quantity": [1],
-                              "unit_price": [10_000_000]})
-    tables.update(orders=orders, order_lines=lines)
-    if shipments is not None:
-        tables["shipments"] = shipments
-    return Ledger({name: _canon(name, frame) for name, frame in tables.items()})
-
-
-_CANON: dict[int, pd.DataFrame] = {}
-
-
-def _canon(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame in canonical dtypes, checked by its schema (cheaper than Ledger.from_frames)."""
-    if frame is PRODUCTS:  # shared by every test: check it once
-        if id(frame) not in _CANON:
-            _CANON[id(frame)] = _canon(name, frame.copy())
-        return _CANON[id(frame)]
-    cols = SCHEMAS[name].to_schema().columns
-    frame = frame.assign(**{c: None for c in cols if c not in frame.columns})[list(cols)]
-    return SCHEMAS[name].validate(frame)
-
-
-def batch_rows(rows):
-    """rows: (batch_id, sku, days to expiry, quantity, qc_status[, warehouse])."""
-    names = ["batch_id", "sku", "dte", "quantity", "qc_status", "warehouse"]
-    out = pd.DataFrame(rows, columns=names[: len(rows[0])])
-    if "warehouse" not in out:
-        out["warehouse"] = "上海仓"
-    out["expiry_date"] = AS_OF + pd.to_timedelta(out.pop("dte"), unit="D")
-    out["production_date"] = D("2025-01-01")
-    return out
-
-
-def demand(**rates):
-    return pd.DataFrame({"sku": list(rates), "units_per_day": list(rates.values())})
 
 
 # --------------------------------------------------------------------------- expiry arithmetic
@@ -238,75 +162,6 @@ def test_stock_coverage():
     assert np.isinf(cov.loc["E1", "coverage_days"])
 
 
-# --------------------------------------------------------------------------- FEFO allocation
-def _orders(rows):
-    """rows: (order_id, order day offset, status, [(sku, qty), ...])."""
-    o = pd.DataFrame({"order_id": [r[0] for r in rows], "customer_id": "C_GOOD",
-                      "order_date": [day(r[1]) for r in rows], "status": [r[2] for r in rows]})
-    lines = pd.DataFrame([(r[0], i + 1, sku, q, 1_000) for r in rows for i, (sku, q) in
-                          enumerate(r[3])],
-                         columns=["order_id", "line_no", "sku", "quantity", "unit_price"])
-    return o, lines
-
-
-def test_fefo_order_split_and_never_blocked_or_expired():
-    b = batch_rows([
-        ("B_LATE", "R1", 60, 100, "released"),
-        ("B_QUAR", "R1", 2, 500, "quarantined"),  # earliest expiry, but never allocated
-        ("B_EXP", "R1", 0, 500, "released"),  # expires today: never allocated
-        ("B_EARLY", "R1", 30, 40, "released"),
-    ])
-    o, lines = _orders([
-        ("O2", -1, "approved", [("R1", 50)]),
-        ("O1", -3, "entered", [("R1", 30)]),
-        ("O3", -2, "invoiced", [("R1", 999)]),  # not open
-        ("O4", 2, "entered", [("R1", 999)]),  # after as_of
-    ])
-    led = make_ledger(b, orders=o, lines=lines)
-    res = fefo_allocate(led, AS_OF)
-    a = res.allocations
-    assert set(a["batch_id"]) <= {"B_EARLY", "B_LATE"}
-    # O1 is first (earlier order date) and takes 30 of the early batch; O2 takes the
-    # remaining 10 there and 40 from the late batch: a split line
-    got = list(zip(a["order_id"], a["batch_id"], a["quantity"], strict=True))
-    assert got == [("O1", "B_EARLY", 30), ("O2", "B_EARLY", 10), ("O2", "B_LATE", 40)]
-    ln = res.lines.set_index("order_id")
-    assert set(ln.index) == {"O1", "O2"}
-    assert ln.loc["O2", "allocated"] == 50 and ln.loc["O2", "short"] == 0
-
-
-def test_allocation_sums_to_demand_or_stock():
-    b = batch_rows([("B1", "R1", 60, 30, "released"), ("B2", "R1", 90, 30, "released"),
-                    ("B3", "C1", 60, 500, "released")])
-    o, lines = _orders([("O1", -3, "approved", [("R1", 50), ("C1", 20)]),
-                        ("O2", -2, "approved", [("R1", 50), ("C1", 10)])])
-    res = fefo_allocate(make_ledger(b, orders=o, lines=lines), AS_OF)
-    per_sku = res.allocations.groupby("sku")["quantity"].sum()
-    assert per_sku["R1"] == 60  # stock runs out: all stock
-    assert per_sku["C1"] == 30  # stock is enough: all demand
-    ln = res.lines.set_index(["order_id", "sku"])
-    assert ln.loc[("O1", "R1"), "allocated"] == 50 and ln.loc[("O2", "R1"), "short"] == 40
-    assert res.allocations.loc[res.allocations["sku"] == "C1", "cold_chain"].all()
-
-
-def test_shipped_part_of_a_line_is_not_allocated_again_and_min_days_left():
-    b = batch_rows([("B1", "R1", 10, 100, "released"), ("B2", "R1", 200, 100, "released")])
-    o, lines = _orders([("O1", -5, "approved", [("R1", 30), ("R1", 20)])])
-    ship = pd.DataFrame({"shipment_id": ["S1"], "order_id": ["O1"], "ship_date": [day(-1)],
-                         "sku": ["R1"], "batch_id": ["B1"], "quantity": [35]})
-    led = make_ledger(b, shipments=ship, orders=o, lines=lines)
-    res = fefo_allocate(led, AS_OF)
-    ln = res.lines.set_index("line_no")
-    assert ln.loc[1, "open_quantity"] == 0 and ln.loc[2, "open_quantity"] == 15
-    assert res.allocations["quantity"].sum() == 15
-    assert res.allocations["batch_id"].tolist() == ["B1"]
-    # a customer who needs 30 days of shelf life gets the later batch
-    res = fefo_allocate(led, AS_OF, min_days_left=30)
-    assert res.allocations["batch_id"].tolist() == ["B2"]
-    with pytest.raises(ParamsError, match="min_days_left must be"):
-        fefo_allocate(led, AS_OF, min_days_left=0)
-
-
 # --------------------------------------------------------------------------- demand and params
 def test_sku_demand_from_history_and_forecast():
     b = batch_rows([("B1", "R1", 100, 1000, "released")])
@@ -401,30 +256,6 @@ def test_demo_expiry_report_adds_up(demo):
     assert (rep.near_expiry_cold_chain["cold_chain"]).all()
     assert not rep.near_expiry["cold_chain"].any()
     assert rep.by_warehouse["stock_on_hand"].sum() == e["stock_on_hand"].sum()
-
-
-def test_demo_fefo_invariants(demo):
-    res = fefo_allocate(demo, "2026-10-31")
-    a, ln = res.allocations, res.lines
-    assert len(a) and (a["quantity"] > 0).all()
-    e = batch_expiry(demo, "2026-10-31", demand=demand(SKU0001=0.0)).set_index("batch_id")
-    assert (e.loc[a["batch_id"], "qc_status"] == "released").all()
-    assert (e.loc[a["batch_id"], "days_to_expiry"] >= 1).all()
-    # never more than a batch holds or a line asks for
-    used = a.groupby("batch_id")["quantity"].sum()
-    assert (used <= e.loc[used.index, "stock_on_hand"]).all()
-    assert (ln["allocated"] <= ln["open_quantity"]).all()
-    # per SKU: allocated = min(open demand, sellable stock)
-    sell = e[(e["qc_status"] == "released") & (e["days_to_expiry"] >= 1)]
-    stock = sell.groupby("sku")["stock_on_hand"].sum()
-    need = ln.groupby("sku")["open_quantity"].sum()
-    got = a.groupby("sku")["quantity"].sum().reindex(need.index, fill_value=0)
-    want = np.minimum(need, stock.reindex(need.index, fill_value=0))
-    pd.testing.assert_series_equal(got, want, check_names=False, check_dtype=False)
-    # FEFO: within a SKU, later lines never get an earlier-expiring batch than earlier lines
-    a2 = a.sort_values(["sku", "order_date", "order_id", "line_no", "expiry_date"], kind="stable")
-    step = a2.groupby("sku")["expiry_date"].diff().dropna()
-    assert (step >= pd.Timedelta(0)).all()
 
 
 def test_demo_expiry_uses_nothing_after_as_of(demo):

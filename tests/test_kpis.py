@@ -1,4 +1,4 @@
-"""Collection KPIs, rankings, customer 360 and warnings, on a company small enough to do by hand.
+"""Collection KPIs, on a company small enough to do by hand.
 
 The example (money in fen; 100 fen = 1 元), period March 2025 (31 days):
 
@@ -12,6 +12,8 @@ The example (money in fen; 100 fen = 1 元), period March 2025 (31 days):
               I5 A 2025-03-25 due 2025-04-24   150,000   discount 5,000 on 03-30; P6 on 04-05
     P6: A pays 200,000 on 2025-04-05 naming I5 (no recorded allocation):
         145,000 to I5, 55,000 unapplied.
+
+The example is shared with test_rankings and test_alerts (``example_ledger``).
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from medrisk.exceptions import ParamsError
 D = pd.Timestamp
 
 
-@pytest.fixture
-def example():
+def example_ledger():
+    """Build the example company of the module docstring."""
     customers = [
         {
             "customer_id": "A",
@@ -96,6 +98,11 @@ def example():
         customers=customers,
         salespeople=salespeople,
     )
+
+
+@pytest.fixture
+def example():
+    return example_ledger()
 
 
 def test_every_kpi_on_hand_computed_example(example):
@@ -263,143 +270,6 @@ def test_collection_rate_is_cash_only_on_demo(demo_ledger):
     cash = alloc.loc[(when >= D("2025-11-01")) & (when <= D("2026-10-31")), "amount"].sum()
     assert k["collected"] == cash
     assert k["collection_rate"] == pytest.approx(cash / (k["opening_ar"] + k["sales"]))
-
-
-# -- customer 360 -------------------------------------------------------------------
-def test_overpayment_leaves_unapplied_cash_visible_in_customer_360(example):
-    # P6 pays 200,000 for I5 (open 145,000): 55,000 stays unapplied with customer A.
-    view = K.customer_360(example, "2025-04-30").set_index("customer_id")
-    assert view.loc["A", "unapplied_cash"] == 55_000 and view.loc["B", "unapplied_cash"] == 0
-    # As of 03-31 the receipt of 04-05 was not known.
-    before = K.customer_360(example, "2025-03-31").set_index("customer_id")
-    assert before.loc["A", "unapplied_cash"] == 0
-
-
-def test_customer_360_uses_only_what_was_known(example):
-    v = K.customer_360(example, "2025-03-31").set_index("customer_id")
-    a, b = v.loc["A"], v.loc["B"]
-    # A settled I1 29 days late and I2 on time;
-    # B settled I4 on time and I0 by write-off 273 days late (2024-07-01 to 2025-03-31).
-    assert (a["settled_invoices"], a["on_time_invoices"], a["worst_days_late"]) == (2, 1, 29)
-    assert a["avg_days_late"] == pytest.approx(14.5) and a["on_time_share"] == pytest.approx(0.5)
-    assert (b["settled_invoices"], b["on_time_invoices"], b["worst_days_late"]) == (2, 1, 273)
-    # open and overdue; utilisation = open / credit limit
-    assert (a["open_amount"], a["overdue_amount"], a["utilisation"], a["over_limit"]) == (
-        145_000,
-        0,
-        0.725,
-        False,
-    )
-    assert (b["open_amount"], b["overdue_amount"], b["utilisation"], b["over_limit"]) == (
-        200_000,
-        200_000,
-        2.0,
-        True,
-    )
-    assert b["max_days_past_due"] == 11
-    # last payment known on 03-31 (P6 of 04-05 is not)
-    assert (a["last_payment_date"], a["last_payment_amount"]) == (D("2025-03-16"), 180_000)
-    assert (b["last_payment_date"], b["last_payment_amount"]) == (D("2025-03-28"), 100_000)
-    # promises: A's kept (paid 03-10, promised 03-08 + 3 days' grace); B: one kept, one not yet due
-    assert (a["promises_kept"], a["promises_broken"], a["promises_pending"]) == (1, 0, 0)
-    assert (b["promises_kept"], b["promises_broken"], b["promises_pending"]) == (1, 0, 1)
-    assert a["overdue_history"] and b["overdue_history"]
-    later = K.customer_360(example, "2025-04-30").set_index("customer_id")
-    assert (later.loc["B", "promises_kept"], later.loc["B", "promises_broken"]) == (1, 1)
-    assert later.loc["A", "last_payment_date"] == D("2025-04-05")
-    strict = K.customer_360(example, "2025-03-31", promise_grace_days=0).set_index("customer_id")
-    assert (strict.loc["A", "promises_kept"], strict.loc["A", "promises_broken"]) == (0, 1)
-
-
-# -- rankings ---------------------------------------------------------------------------
-def test_rankings(example):
-    top = K.top_overdue_customers(example, "2025-03-31", n=10)
-    assert top["customer_id"].tolist() == ["B"] and top["overdue_amount"].tolist() == [200_000]
-    assert K.long_term_delinquents(example, "2025-03-31", min_days=10)["customer_id"].tolist() == [
-        "B"
-    ]
-    assert K.long_term_delinquents(example, "2025-03-31", min_days=30).empty
-    # weighted days late: B (0 x 50,000 + 273 x 80,000) / 130,000 = 168;
-    # A (29 x 100,000 + 0 x 200,000) / 300,000 = 9.67
-    slow = K.slowest_payers(example, "2025-03-31", min_invoices=1)
-    assert slow["customer_id"].tolist() == ["B", "A"]
-    assert slow["weighted_days_late"].tolist() == pytest.approx([168.0, 29 / 3])
-    # invoices without a salesperson take the customer's:
-    # S1 = A 240,000 / 410,000 = 0.585, S2 = B 150,000 / 430,000 = 0.349
-    sp = K.salesperson_collection_ranking(example, "2025-03-01", "2025-03-31")
-    assert sp["salesperson_id"].tolist() == ["S1", "S2"] and sp["rank"].tolist() == [1, 2]
-    assert sp["collection_rate"].tolist() == pytest.approx([240_000 / 410_000, 150_000 / 430_000])
-    assert sp["name"].tolist() == ["王伟", "李娜"]
-
-
-def test_top_overdue_customers_on_demo(demo_ledger):
-    top = K.top_overdue_customers(demo_ledger, "2026-10-31", n=10)
-    assert len(top) == 10 and top["overdue_amount"].is_monotonic_decreasing
-    items = R.open_items(demo_ledger, "2026-10-31")
-    over = (
-        items[items["status"] == "overdue"].groupby("customer_id")["open_amount"].sum().nlargest(10)
-    )
-    assert top["overdue_amount"].tolist() == over.tolist()
-
-
-# -- warnings ---------------------------------------------------------------------------
-def test_warnings_report_each_breach_in_english_and_chinese(example):
-    th = {
-        "overdue_rate_max": 0.5,
-        "bad_debt_rate_max": 0.02,
-        "over_credit_limit": True,
-        "utilisation_max": 0.7,
-        "long_overdue_days": 10,
-    }
-    w = K.warnings(example, "2025-03-31", th)
-    assert list(w.columns) == [
-        "as_of",
-        "rule",
-        "scope",
-        "scope_id",
-        "metric",
-        "value",
-        "threshold",
-        "message_en",
-        "message_zh",
-    ]
-    got = {(r.rule, r.scope_id) for r in w.itertuples()}
-    assert got == {
-        ("overdue_rate_max", "company"),
-        ("bad_debt_rate_max", "company"),
-        ("over_credit_limit", "B"),
-        ("utilisation_max", "A"),
-        ("long_overdue_days", "B"),
-    }
-    rate = w.set_index("rule").loc["overdue_rate_max"]
-    assert rate["value"] == pytest.approx(200_000 / 345_000) and rate["threshold"] == 0.5
-    assert "58.0%" in rate["message_en"] and "逾期率" in rate["message_zh"]
-    # 12 months to 03-31: write-offs 80,000 / sales 880,000 (I0 of June 2024 included)
-    bad = w.set_index("rule").loc["bad_debt_rate_max"]
-    assert bad["value"] == pytest.approx(80_000 / 880_000)
-    over = w.set_index("rule").loc["over_credit_limit"]
-    assert "2,000.00" in over["message_en"] and "信用额度" in over["message_zh"]
-    assert K.warnings(example, "2025-03-31", {"overdue_rate_max": 0.9}).empty
-
-
-def test_warning_on_dso_increase(example):
-    # one-month windows: March DSO 345,000 / 500,000 x 31 = 21.39;
-    # February 340,000 / 200,000 x 28 = 47.6
-    # change = 21.39 - 47.6 = -26.21 days: no warning at a limit of 0, a warning at a limit of -30
-    assert K.warnings(
-        example, "2025-03-31", {"dso_increase_days_max": 0}, dso_window_months=1
-    ).empty
-    w = K.warnings(example, "2025-03-31", {"dso_increase_days_max": -30}, dso_window_months=1)
-    assert w["rule"].tolist() == ["dso_increase_days_max"]
-    assert w["value"].iloc[0] == pytest.approx(21.39 - 47.6)
-    assert "DSO" in w["message_en"].iloc[0] and "周转天数" in w["message_zh"].iloc[0]
-
-
-def test_unknown_threshold_is_refused(example):
-    with pytest.raises(
-        ParamsError, match=r"Unknown threshold\(s\) \['overdue_max'\]. Possible keys are"
-    ):
-        K.warnings(example, "2025-03-31", {"overdue_max": 0.3})
 
 
 def test_period_end_before_start_is_refused(example):

@@ -8,7 +8,7 @@ import pytest
 
 from medrisk.demo import make_demo
 from medrisk.exceptions import ParamsError
-from medrisk.kpis import customer_360, kpis
+from medrisk.kpis import kpis
 from medrisk.pay import (
     COLLECTION_KPI_COLUMNS,
     _to_fen,
@@ -18,6 +18,7 @@ from medrisk.pay import (
     parse_formula,
     rank_kpis,
 )
+from medrisk.rankings import customer_360
 
 START, END = "2025-07-01", "2025-09-30"
 

@@ -199,7 +199,7 @@ def test_write_off_closes_invoice_as_written_off_not_paid():
 
 
 def test_credit_beyond_the_amount_is_a_credit_balance_that_still_reconciles():
-    from medrisk.kpis import customer_360
+    from medrisk.rankings import customer_360
 
     # paid in full on 02-01 by the oldest-due rule, then a 200.00 credit note on 02-10
     led = build([("I1", "C1", "2025-01-01", "2025-01-31", 100_000)],

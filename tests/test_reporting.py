@@ -11,6 +11,7 @@ import nbformat
 import pytest
 
 from medrisk import kpis as K
+from medrisk import rankings as Rk
 from medrisk import receivables as R
 from medrisk.config import PARAMS_DIR
 from medrisk.demo import write_demo
@@ -77,7 +78,7 @@ def test_receivables_figures_match_the_package(rendered, demo_dir, path, nb):
     assert figs["collected"] == int(month["collected"])
     assert figs["overdue_rate"] == pytest.approx(float(month["overdue_rate"]))
     assert figs["dso"] == pytest.approx(float(month["dso"]))
-    assert figs["long_delinquents"] == len(K.long_term_delinquents(ledger, as_of, min_days=180))
+    assert figs["long_delinquents"] == len(Rk.long_term_delinquents(ledger, as_of, min_days=180))
 
 
 def test_language_parameter_switches_the_labels(rendered):
@@ -191,7 +192,7 @@ def _plan_cases():
 
 @pytest.mark.parametrize("path,nb", _plan_cases(), ids=[p.stem for p, _ in _plan_cases()])
 def test_plan_figures_match_the_package(rendered, demo_dir, path, nb):
-    from medrisk import quotas as Q
+    from medrisk import attainment as At
     from medrisk import sales as Sa
 
     result = rendered[(path.name, nb)]
@@ -199,7 +200,7 @@ def test_plan_figures_match_the_package(rendered, demo_dir, path, nb):
     as_of, by = params["as_of"], params.get("by", "region")
     ledger = load_ledger(demo_dir)
     figs = {k: v["value"] for k, v in result.figures.items()}
-    att = Q.attainment(ledger, as_of, by=by)
+    att = At.attainment(ledger, as_of, by=by)
     last = att[att["period"] == att["period"].max()]
     assert figs["actual_ytd"] == int(last["actual_ytd"].sum())
     assert figs["plan_ytd"] == int(last["plan_ytd"].sum())
