@@ -42,6 +42,7 @@ class CreditReport:
     breaches: pd.DataFrame
     what_if: dict[str, Any]
     drift: pd.DataFrame
+    costs: pd.DataFrame
     card: dict[str, Any]
     version: str
     brief: Brief
@@ -85,6 +86,8 @@ def credit_report(ledger: Ledger, as_of, *, model: str = "gbm", thresholds_file:
     scores = fitted.score_customers(ledger, as_of, lgd=th.lgd)
     scores = scores.assign(tier=T.assign_tiers(scores["probability"], th))
     tiers = T.tier_summary(scores, th)
+    costs = T.threshold_table(scores, lgd=th.lgd, margin_rate=th.margin_rate,
+                              goodwill_yuan=th.goodwill_yuan)
     flag_tiers = list(T.TIERS[T.TIERS.index(th.flag_tier):])
     flagged = (scores[scores["tier"].isin(flag_tiers) & (scores["exposure"] > 0)]
                .sort_values("exposure_at_risk", ascending=False).head(top_n))
@@ -108,13 +111,13 @@ def credit_report(ledger: Ledger, as_of, *, model: str = "gbm", thresholds_file:
         else pd.DataFrame()
     card = M.model_card(fitted, ledger, metrics=bt.metrics)
     version = model_version(card)
-    brief = _brief(bt, tiers, flagged, breaches, scores, language)
-    return CreditReport(bt, fitted, scores, th, tiers, flagged, why, breaches, summary, drift, card,
-                        version, brief)
+    brief = _brief(bt, tiers, flagged, breaches, scores, costs, language)
+    return CreditReport(bt, fitted, scores, th, tiers, flagged, why, breaches, summary, drift, costs,
+                        card, version, brief)
 
 
 def _brief(bt, tiers: pd.DataFrame, flagged: pd.DataFrame, breaches: pd.DataFrame,
-           scores: pd.DataFrame, language: str) -> Brief:
+           scores: pd.DataFrame, costs: pd.DataFrame, language: str) -> Brief:
     m = bt.metrics
     best = m.drop(index="baseline", errors="ignore")["roc_auc"].idxmax()
     auc, auc_base = float(m.loc[best, "roc_auc"]), float(m.loc["baseline", "roc_auc"])
@@ -129,6 +132,7 @@ def _brief(bt, tiers: pd.DataFrame, flagged: pd.DataFrame, breaches: pd.DataFram
         "high_risk_customers": (high_customers, "count"),
         "high_risk_exposure": (high_exposure, "fen"),
         "credit_limit_breaches": (len(breaches), "count"),
+        "cheapest_threshold": (float(T.best_threshold(costs)["threshold"]), "ratio"),
     }
     zh = language == "zh"
     b.cards = [

@@ -167,6 +167,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "high_risk_exposure": ("高风险敞口", "High-risk exposure"),
     "high_risk_exposure_prev": ("上月末高风险敞口", "High-risk exposure, last month end"),
     "credit_limit_breaches": ("超信用额度客户", "Customers over credit limit"),
+    "cheapest_threshold": ("成本最低的标记阈值", "Cheapest flag threshold"),
     "roc_auc_baseline": ("ROC AUC(基准)", "ROC AUC (baseline)"),
     "attainment_ytd": ("累计计划达成率", "Plan attainment YTD"),
     "actual_ytd": ("累计实际销售", "Actual sales YTD"),

@@ -2,8 +2,9 @@
 
 They never show or save. Money is drawn in 万元 (10,000 CNY), the unit Chinese
 management reads; hover texts give exact 元. Interactivity a reader of a static
-HTML page needs (switching the dimension or the metric) is built into the
-figure with plotly dropdowns, because a static page has no kernel.
+HTML page needs (switching the dimension or the metric, moving a threshold) is
+built into the figure with plotly dropdowns and sliders, because a static page
+has no kernel.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "aging_trend",
     "kpi_trend",
     "top_customers",
+    "threshold_chart",
 ]
 
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, Helvetica, Arial, sans-serif"
@@ -450,3 +452,77 @@ def collector_chart(calls: pd.DataFrame, language: str = "zh") -> go.Figure:
         textposition="outside", hovertemplate="%{y}: %{x:,.1f}万<extra></extra>"))
     return base_layout(fig, "各催收人今日待联系客户的逾期金额" if zh else "Overdue money behind today's calls, per collector",
                        x_title=t("unit.wan", language), height=max(340, 26 * len(g) + 140))
+
+
+def _threshold_text(row: pd.Series, language: str) -> str:
+    if language == "zh":
+        return (f"阈值 {row['threshold']:.2f}：标记 {int(row['customers_flagged']):,} 家客户，"
+                f"敞口 {row['exposure_flagged'] / 10_000:,.1f}万；漏判坏客户 {row['fn']:,.1f} 家，"
+                f"误判好客户 {row['fp']:,.1f} 家；预期成本 {row['expected_cost'] / 10_000:,.1f}万")
+    return (f"Threshold {row['threshold']:.2f}: {int(row['customers_flagged']):,} customers flagged, "
+            f"exposure {row['exposure_flagged'] / 10_000:,.1f}万; bad ones missed {row['fn']:,.1f}, "
+            f"good ones flagged {row['fp']:,.1f}; expected cost {row['expected_cost'] / 10_000:,.1f}万")
+
+
+def threshold_chart(table: pd.DataFrame, current: float | None = None,
+                    language: str = "zh") -> go.Figure:
+    """Expected cost and exposure flagged by probability threshold, with a slider.
+
+    The slider works in the static HTML: moving it moves a marker along the
+    threshold axis and writes, for that threshold, the customers and exposure
+    flagged, the bad customers missed, the good ones wrongly flagged and the
+    expected cost. It starts at ``current`` (the flag threshold in use); the
+    cheapest threshold is marked with a dashed line.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`medrisk.thresholds.threshold_table` (money in 元).
+    current : float, default=None
+        The threshold in use (default: the cheapest one).
+    language : {"zh", "en"}, default="zh"
+    """
+    zh = language == "zh"
+    table = table.reset_index(drop=True)
+    x = table["threshold"].to_numpy(dtype=float)
+    fig = go.Figure()
+    lines = [("expected_cost", "预期总成本", "Expected cost", "solid"),
+             ("cost_missed", "漏判坏客户的损失", "Loss on bad customers missed", "solid"),
+             ("cost_false_flags", "误判好客户的代价", "Cost of flagging good customers", "solid"),
+             ("exposure_flagged", "被标记的敞口", "Exposure flagged", "dot")]
+    for i, (col, name_zh, name_en, dash) in enumerate(lines):
+        fig.add_trace(go.Scatter(  # exposure flagged on the right axis: it dwarfs the costs
+            x=x, y=table[col].to_numpy(dtype=float) / 10_000, name=name_zh if zh else name_en,
+            mode="lines", line={"color": LINE_COLOURS[i], "dash": dash, "width": 2.5 if i == 0 else 2},
+            yaxis="y2" if col == "exposure_flagged" else "y",
+            hovertemplate=("%{x:.2f}: %{y:,.1f}万<extra>" + (name_zh if zh else name_en) + "</extra>")))
+    best = int(table["expected_cost"].to_numpy().argmin())
+    start = best if current is None else int(np.abs(x - float(current)).argmin())
+    marker = {"type": "line", "xref": "x", "yref": "paper", "y0": 0, "y1": 1,
+              "line": {"color": "#333", "width": 2}}
+    cheapest = {"type": "line", "xref": "x", "yref": "paper", "y0": 0, "y1": 1, "x0": x[best],
+                "x1": x[best], "line": {"color": LINE_COLOURS[0], "width": 1.5, "dash": "dash"}}
+    note = {"xref": "paper", "yref": "paper", "x": 0.0, "y": -0.22, "xanchor": "left",
+            "yanchor": "top", "showarrow": False, "align": "left", "font": {"size": 13},
+            "text": _threshold_text(table.iloc[start], language)}
+    steps = [{"method": "relayout", "label": f"{th:.1f}" if round(th * 100) % 10 == 0 else "",
+              "args": [{"shapes[0].x0": th, "shapes[0].x1": th,
+                        "annotations[0].text": _threshold_text(table.iloc[i], language)}]}
+             for i, th in enumerate(x)]
+    fig.update_layout(
+        shapes=[{**marker, "x0": x[start], "x1": x[start]}, cheapest],
+        annotations=[note],
+        sliders=[{"active": start, "steps": steps, "pad": {"t": 95}, "len": 1.0, "x": 0,
+                  "currentvalue": {"prefix": "阈值 " if zh else "Threshold ", "visible": False},
+                  "ticklen": 0, "minorticklen": 0}],
+    )
+    base_layout(fig, "风险阈值：标记多少客户，代价多少（拖动滑块）" if zh
+                else "Risk threshold: who is flagged, at what cost (drag the slider)",
+                x_title="违约概率阈值（≥ 即标记）" if zh else "Probability threshold (flag at or above)",
+                y_title=t("unit.wan", language), height=560)
+    fig.update_layout(
+        margin={"l": 70, "r": 70, "t": 90, "b": 170},
+        yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "rangemode": "tozero",
+                "tickformat": ",.0f",
+                "title": {"text": ("被标记敞口（万元）" if zh else "Exposure flagged (万元)")}})
+    return fig

@@ -227,6 +227,17 @@ def test_credit_figures_match_the_package(rendered, demo_dir, path, nb):
     assert figs["credit_limit_breaches"] == expected
     assert 0.5 < figs["roc_auc"] <= 1.0
     assert result.meta["model_version"].startswith("gbm-")
+    from medrisk import credit as C
+    from medrisk import thresholds as T
+
+    th = T.load_thresholds()
+    scores = C.CreditModel(late_after_days=th.late_after_days).fit(ledger, as_of) \
+        .score_customers(ledger, as_of, lgd=th.lgd)
+    costs = T.threshold_table(scores, lgd=th.lgd, margin_rate=th.margin_rate,
+                              goodwill_yuan=th.goodwill_yuan)
+    assert figs["cheapest_threshold"] == T.best_threshold(costs)["threshold"]
+    html = open(result.html, encoding="utf-8").read()
+    assert '"sliders"' in html, "the threshold chart's slider is in the static page"
 
 
 def _summary_cases():
