@@ -339,11 +339,13 @@ def _customers_table(cust: dict, inv: dict, ids: dict, cal: base.Calendar) -> pd
     brand = np.where(base.NAME_HAS_BRAND[ctype], cust["brand"], len(base.BRANDS))
     name = base.concat_text(_L(cust["city"], base.CITIES), _L(brand, base.BRANDS + ("",)),
                             _L(ending, endings))
-    # credit limit: about terms' worth of a year's purchases, x1.2-2.2, less for worse habits
+    # credit limit: terms' worth of a year's purchases x2.0-3.0 (customers pay weeks past their
+    # terms, so a limit of one terms' worth would stop most orders), less for worse habits; the
+    # default rule then stops about a fifth of orders (creditlimits.what_if on the demo)
     active_years = np.maximum(cal.end - np.maximum(cust["opened"], cal.start), 90) / 365.25
     annual = np.bincount(inv["cust"], inv["amount"].astype(np.float64), minlength=n) / active_years
     habit = cust["late_logit"] - LATE_BASE[ctype]
-    limit = annual * cust["terms"] / 365 * (1.2 + cust["limit_noise"]) * np.exp(-0.25 * habit)
+    limit = annual * cust["terms"] / 365 * (2.0 + cust["limit_noise"]) * np.exp(-0.25 * habit)
     # whole 10,000 元, at least 50,000 元
     limit = np.maximum(np.ceil(limit / 1_000_000), 5) * 1_000_000
     return pd.DataFrame({
