@@ -16,7 +16,19 @@ import pandas as pd
 from medrisk.i18n import check_language, pct, t, wan
 from medrisk.ledger import Ledger
 
-__all__ = ["Brief", "period_bounds", "month_ends", "receivables_brief", "plan_brief", "management_brief", "window", "orders_brief", "collections_brief", "cash_brief", "expiry_brief"]
+__all__ = [
+    "Brief",
+    "period_bounds",
+    "month_ends",
+    "receivables_brief",
+    "plan_brief",
+    "management_brief",
+    "window",
+    "orders_brief",
+    "collections_brief",
+    "cash_brief",
+    "expiry_brief",
+]
 
 
 @dataclass
@@ -51,7 +63,7 @@ def period_bounds(as_of) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:
 
 
 def month_ends(as_of, months: int) -> pd.DatetimeIndex:
-    """The last ``months`` month ends up to ``as_of``; ``as_of`` itself ends the list."""
+    """Return the last ``months`` month ends up to ``as_of``; ``as_of`` itself ends the list."""
     end = pd.Timestamp(as_of).normalize()
     ends = pd.date_range(end=end, periods=months, freq="ME")
     if ends[-1] != end:
@@ -98,7 +110,8 @@ def receivables_brief(ledger: Ledger, as_of, language: str = "zh",
     now = K.kpis(ledger, start, end).iloc[0]
     prev = K.kpis(ledger, prev_end.replace(day=1), prev_end).iloc[0]
     aging = R.aging(ledger, end)
-    over_180 = int(aging.filter(items=["181-365", "over_365"]).sum(axis=1).iloc[0]) if len(aging) else 0
+    over_180 = (int(aging.filter(items=["181-365", "over_365"]).sum(axis=1).iloc[0])
+                if len(aging) else 0)
     open_ar = int(now["closing_ar"])
     overdue = int(now["closing_overdue_ar"])
     n_warn = len(A.warnings(ledger, end, dict(thresholds or {}))) if thresholds else 0
@@ -120,7 +133,8 @@ def receivables_brief(ledger: Ledger, as_of, language: str = "zh",
         {"label": t("overdue_ar", language), "value": wan(overdue),
          "delta": _delta(overdue, int(prev["closing_overdue_ar"]), "fen", language)},
         {"label": t("overdue_rate", language), "value": pct(now["overdue_rate"]),
-         "delta": _delta(float(now["overdue_rate"]), float(prev["overdue_rate"]), "share", language)},
+         "delta": _delta(float(now["overdue_rate"]), float(prev["overdue_rate"]), "share",
+                         language)},
         {"label": t("dso", language), "value": f"{now['dso']:.0f}",
          "delta": _delta(float(now["dso"]), float(prev["dso"]), "days", language)},
         {"label": t("collection_rate", language), "value": pct(now["collection_rate"]),
@@ -144,8 +158,8 @@ def receivables_brief(ledger: Ledger, as_of, language: str = "zh",
             f"{wan(overdue)} 元 overdue (overdue rate {pct(now['overdue_rate'])}); "
             f"{wan(over_180)} 元 is more than 180 days past due.",
             f"In the period ({start:%d %b} to {end:%d %b}, {days} days) we invoiced "
-            f"{wan(now['sales'])} 元 and collected {wan(now['collected'])} 元, a collection rate of "
-            f"{pct(now['collection_rate'])}; DSO is {now['dso']:.0f} days "
+            f"{wan(now['sales'])} 元 and collected {wan(now['collected'])} 元, "
+            f"a collection rate of {pct(now['collection_rate'])}; DSO is {now['dso']:.0f} days "
             f"(last month {prev['dso']:.0f}).",
         ]
         if thresholds is not None:
@@ -183,7 +197,8 @@ def plan_brief(attainment: pd.DataFrame, forecast: pd.DataFrame, backtest: pd.Da
     next12 = float(total["mean"].sum())
     series = backtest[backtest["level"] == "series"].set_index("model")
     wape = float(series.loc["AutoETS", "wape"]) if "AutoETS" in series.index else float("nan")
-    wape_sn = float(series.loc["SeasonalNaive", "wape"]) if "SeasonalNaive" in series.index else float("nan")
+    wape_sn = (float(series.loc["SeasonalNaive", "wape"]) if "SeasonalNaive" in series.index
+               else float("nan"))
     period = pd.Timestamp(last["period"].max())
     b = Brief()
     b.figures = {
@@ -200,16 +215,20 @@ def plan_brief(attainment: pd.DataFrame, forecast: pd.DataFrame, backtest: pd.Da
     b.cards = [
         {"label": "累计达成率" if zh else "Attainment, year to date", "value": pct(ytd),
          "delta": f"{wan(actual_ytd)} / {wan(plan_ytd)}"},
-        {"label": "未来3个月预测销售" if zh else "Forecast, next 3 months", "value": wan(round(next3 * 100))},
-        {"label": "未来12个月预测销售" if zh else "Forecast, next 12 months", "value": wan(round(next12 * 100))},
+        {"label": "未来3个月预测销售" if zh else "Forecast, next 3 months",
+         "value": wan(round(next3 * 100))},
+        {"label": "未来12个月预测销售" if zh else "Forecast, next 12 months",
+         "value": wan(round(next12 * 100))},
         {"label": "预测误差WAPE" if zh else "Forecast error (WAPE)", "value": pct(wape),
          "delta": ("季节朴素法 " if zh else "seasonal naive ") + pct(wape_sn)},
     ]
     if zh:
         b.points = [
-            f"{period.year}年1-{period.month}月累计销售 {wan(actual_ytd)} 元，计划 {wan(plan_ytd)} 元，"
+            f"{period.year}年1-{period.month}月累计销售 {wan(actual_ytd)} 元，"
+            f"计划 {wan(plan_ytd)} 元，"
             f"累计达成率 {pct(ytd)}。",
-            f"预测未来3个月销售 {wan(round(next3 * 100))} 元，未来12个月 {wan(round(next12 * 100))} 元；"
+            f"预测未来3个月销售 {wan(round(next3 * 100))} 元，"
+            f"未来12个月 {wan(round(next12 * 100))} 元；"
             f"回测误差(WAPE) {pct(wape)}，季节朴素法为 {pct(wape_sn)}。",
             f"计划预警 {len(alerts)} 条。" if len(alerts) else "本期无计划预警。",
         ]
@@ -226,7 +245,10 @@ def plan_brief(attainment: pd.DataFrame, forecast: pd.DataFrame, backtest: pd.Da
 
 
 def _high_risk(ledger: Ledger, as_of, th) -> tuple[int, int]:
-    """Exposure (fen) and number of customers at or above the flag tier, by a model fitted on ``as_of``."""
+    """Exposure (fen) and number of customers at or above the flag tier.
+
+    The tiers come from a credit model fitted on ``as_of``.
+    """
     from medrisk import credit as C
     from medrisk import thresholds as T
 
@@ -245,7 +267,7 @@ def _versus(label_zh: str, label_en: str, value: int, language: str) -> str:
 def management_brief(ledger: Ledger, as_of, language: str = "zh",
                      thresholds: Mapping[str, Any] | None = None,
                      risk_thresholds_file: str | None = None) -> tuple[Brief, pd.DataFrame]:
-    """The one-page executive summary, each figure with its change.
+    """Compute the one-page executive summary, each figure with its change.
 
     Cash tied up (open receivables), overdue amount and share, DSO (each
     against the previous month end); high-risk exposure (against the
@@ -326,28 +348,32 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
         {"label": "未来3个月预计回款" if zh else "Forecast cash-in, 3 months", "value": wan(cash3),
          "delta": _versus("过去3个月回款", "last 3 months", int(last3["collected"]), language)},
     ]
-    extra_zh = (f"高风险客户 {high_n} 家，敞口 {wan(high_exposure)} 元（上月末 {wan(prev_exposure)} 元）；"
-                f"累计计划达成率 {pct(ytd)}；预计未来3个月销售 {wan(next3)} 元、回款 {wan(cash3)} 元"
+    extra_zh = (f"高风险客户 {high_n} 家，敞口 {wan(high_exposure)} 元"
+                f"（上月末 {wan(prev_exposure)} 元）；"
+                f"累计计划达成率 {pct(ytd)}；"
+                f"预计未来3个月销售 {wan(next3)} 元、回款 {wan(cash3)} 元"
                 f"（过去3个月销售 {wan(last3['sales'])} 元、回款 {wan(last3['collected'])} 元）；"
                 f"预警 {len(warn)} 条。")
-    extra_en = (f"{high_n} high-risk customers with {wan(high_exposure)} 元 of exposure (last month "
-                f"end {wan(prev_exposure)} 元); plan attainment year to date {pct(ytd)}; the next 3 "
-                f"months should bring {wan(next3)} 元 of sales and {wan(cash3)} 元 of cash (last 3 "
-                f"months: {wan(last3['sales'])} 元 and {wan(last3['collected'])} 元); "
+    extra_en = (f"{high_n} high-risk customers with {wan(high_exposure)} 元 of exposure "
+                f"(last month end {wan(prev_exposure)} 元); "
+                f"plan attainment year to date {pct(ytd)}; "
+                f"the next 3 months should bring {wan(next3)} 元 of sales "
+                f"and {wan(cash3)} 元 of cash "
+                f"(last 3 months: {wan(last3['sales'])} 元 and {wan(last3['collected'])} 元); "
                 f"{len(warn)} warning(s).")
     b.points = rec.points[:2] + [extra_zh if zh else extra_en]
     return b, warn
 
 
 def window(as_of, months: int) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The ``months`` whole months ending at ``as_of``: (first day, ``as_of``)."""
+    """Return the ``months`` whole months ending at ``as_of``: (first day, ``as_of``)."""
     end = pd.Timestamp(as_of).normalize()
     start = (end + pd.Timedelta(days=1) - pd.DateOffset(months=months)).normalize()
     return start, end
 
 
-def orders_brief(book: pd.DataFrame, stuck: pd.DataFrame, perf: pd.DataFrame, outside: pd.DataFrame,
-                 language: str = "zh") -> Brief:
+def orders_brief(book: pd.DataFrame, stuck: pd.DataFrame, perf: pd.DataFrame,
+                 outside: pd.DataFrame, language: str = "zh") -> Brief:
     """Summary of the orders and channels report from its parts.
 
     Parameters
@@ -373,28 +399,34 @@ def orders_brief(book: pd.DataFrame, stuck: pd.DataFrame, perf: pd.DataFrame, ou
                  "lines_out_of_band": (len(outside), "count"), "revenue_at_stake": (stake, "fen")}
     zh = language == "zh"
     b.cards = [
-        {"label": "在手订单" if zh else "Open order book", "value": wan(value), "delta": f"{len(book)}"},
+        {"label": "在手订单" if zh else "Open order book", "value": wan(value),
+         "delta": f"{len(book)}"},
         {"label": "滞留订单" if zh else "Stuck orders", "value": f"{len(stuck)}"},
-        {"label": "折扣超标订单行" if zh else "Lines outside the discount band", "value": f"{len(outside)}"},
+        {"label": "折扣超标订单行" if zh else "Lines outside the discount band",
+         "value": f"{len(outside)}"},
     ]
     lead = ""
     if top is not None:
         name = t(f"channel.{top['channel']}", language)
-        lead = (f"销售最多的渠道为{name}（{wan(top['sales'])} 元，同比 {pct(top['growth'])}）。" if zh else
-                f"The largest channel is {name} ({wan(top['sales'])} 元, {pct(top['growth'])} on last year).")
+        lead = (f"销售最多的渠道为{name}（{wan(top['sales'])} 元，同比 {pct(top['growth'])}）。"
+                if zh else
+                f"The largest channel is {name} ({wan(top['sales'])} 元, "
+                f"{pct(top['growth'])} on last year).")
     b.points = [
-        (f"在手订单 {len(book)} 张，金额 {wan(value)} 元（未开票敞口）；{len(stuck)} 张订单滞留超过阈值。" if zh else
-         f"{len(book)} open orders worth {wan(value)} 元 (unbilled exposure); {len(stuck)} orders stuck "
-         "beyond their threshold."),
+        (f"在手订单 {len(book)} 张，金额 {wan(value)} 元（未开票敞口）；"
+         f"{len(stuck)} 张订单滞留超过阈值。" if zh else
+         f"{len(book)} open orders worth {wan(value)} 元 (unbilled exposure); "
+         f"{len(stuck)} orders stuck beyond their threshold."),
         lead,
         (f"{len(outside)} 个订单行折扣超出渠道允许范围，涉及金额 {wan(stake)} 元。" if zh else
-         f"{len(outside)} order lines are outside their channel's discount band, {wan(stake)} 元 at stake."),
+         f"{len(outside)} order lines are outside their channel's discount band, "
+         f"{wan(stake)} 元 at stake."),
     ]
     return b
 
 
-def collections_brief(calls: pd.DataFrame, tasks: pd.DataFrame, disputes: pd.DataFrame, pay: pd.DataFrame,
-                      language: str = "zh") -> Brief:
+def collections_brief(calls: pd.DataFrame, tasks: pd.DataFrame, disputes: pd.DataFrame,
+                      pay: pd.DataFrame, language: str = "zh") -> Brief:
     """Summary of the collections report: calls due today, dunning actions, disputes, pay.
 
     Parameters
@@ -426,20 +458,22 @@ def collections_brief(calls: pd.DataFrame, tasks: pd.DataFrame, disputes: pd.Dat
         {"label": "争议发票" if zh else "Disputed invoices", "value": f"{len(disputes)}"},
     ]
     b.points = [
-        (f"今日 {collectors} 名催收人共需联系 {len(calls)} 家客户，涉及逾期 {wan(overdue)} 元，按优先级排序。" if zh else
-         f"{collectors} collectors have {len(calls)} customer calls today, covering {wan(overdue)} 元 overdue, "
-         "in priority order."),
-        (f"按催收阶段今日应执行 {len(tasks)} 项动作；{len(disputes)} 张争议发票转争议处理队列。" if zh else
-         f"The dunning schedule has {len(tasks)} actions due today; {len(disputes)} disputed invoices go to "
-         "the dispute queue."),
+        (f"今日 {collectors} 名催收人共需联系 {len(calls)} 家客户，"
+         f"涉及逾期 {wan(overdue)} 元，按优先级排序。" if zh else
+         f"{collectors} collectors have {len(calls)} customer calls today, "
+         f"covering {wan(overdue)} 元 overdue, in priority order."),
+        (f"按催收阶段今日应执行 {len(tasks)} 项动作；"
+         f"{len(disputes)} 张争议发票转争议处理队列。" if zh else
+         f"The dunning schedule has {len(tasks)} actions due today; "
+         f"{len(disputes)} disputed invoices go to the dispute queue."),
         (f"本期回款挂钩薪酬合计 {wan(total_pay)} 元。" if zh else
          f"Collection-linked pay for the period totals {wan(total_pay)} 元."),
     ]
     return b
 
 
-def cash_brief(weekly: pd.DataFrame, monthly: pd.DataFrame, backtest_summary: pd.DataFrame | None,
-               language: str = "zh") -> Brief:
+def cash_brief(weekly: pd.DataFrame, monthly: pd.DataFrame,
+               backtest_summary: pd.DataFrame | None, language: str = "zh") -> Brief:
     """Summary of the cash-in forecast: next 13 weeks and 12 months, with the 80% range.
 
     Parameters
@@ -461,15 +495,19 @@ def cash_brief(weekly: pd.DataFrame, monthly: pd.DataFrame, backtest_summary: pd
     zh = language == "zh"
     b.cards = [
         {"label": "未来13周预计回款" if zh else "Expected receipts, 13 weeks", "value": wan(w13)},
-        {"label": "未来12个月预计回款" if zh else "Expected receipts, 12 months", "value": wan(m12)},
+        {"label": "未来12个月预计回款" if zh else "Expected receipts, 12 months",
+         "value": wan(m12)},
     ]
     if first is not None:
-        b.cards.append({"label": "下周预计回款" if zh else "Next week", "value": wan(round(first["mean"] * 100)),
-                        "delta": f"80%: {wan(round(first['lo-80'] * 100))} – {wan(round(first['hi-80'] * 100))}"})
+        b.cards.append({"label": "下周预计回款" if zh else "Next week",
+                        "value": wan(round(first["mean"] * 100)),
+                        "delta": (f"80%: {wan(round(first['lo-80'] * 100))} – "
+                                  f"{wan(round(first['hi-80'] * 100))}")})
     b.points = [
-        (f"预计未来13周回款 {wan(w13)} 元，未来12个月 {wan(m12)} 元（含现有应收与新增销售）。" if zh else
-         f"Expected receipts: {wan(w13)} 元 over the next 13 weeks and {wan(m12)} 元 over 12 months "
-         "(open invoices and new sales)."),
+        (f"预计未来13周回款 {wan(w13)} 元，未来12个月 {wan(m12)} 元（含现有应收与新增销售）。"
+         if zh else
+         f"Expected receipts: {wan(w13)} 元 over the next 13 weeks and {wan(m12)} 元 "
+         "over 12 months (open invoices and new sales)."),
     ]
     if backtest_summary is not None and len(backtest_summary):
         s = backtest_summary
@@ -497,22 +535,27 @@ def expiry_brief(report, allocation, language: str = "zh") -> Brief:
     short = int(allocation.lines["short"].sum()) if len(allocation.lines) else 0
     b = Brief()
     b.figures = {"stock_value": (stock, "fen"), "expected_unsold_value": (unsold, "fen"),
-                 "near_expiry_batches": (near, "count"), "expired_batches": (len(report.expired), "count"),
+                 "near_expiry_batches": (near, "count"),
+                 "expired_batches": (len(report.expired), "count"),
                  "blocked_batches": (len(report.blocked), "count"), "units_short": (short, "count")}
     zh = language == "zh"
     b.cards = [
         {"label": "库存金额(标价)" if zh else "Stock at list price", "value": wan(stock)},
         {"label": "预计过期未售" if zh else "Expected to expire unsold", "value": wan(unsold)},
         {"label": "近效期批次" if zh else "Near-expiry batches", "value": f"{near}"},
-        {"label": "冻结批次(待检/不合格)" if zh else "Blocked batches", "value": f"{len(report.blocked)}"},
+        {"label": "冻结批次(待检/不合格)" if zh else "Blocked batches",
+         "value": f"{len(report.blocked)}"},
     ]
     b.points = [
-        (f"库存按标价计 {wan(stock)} 元，按预计需求先到期先出，预计有 {wan(unsold)} 元将过期未售。" if zh else
-         f"Stock is worth {wan(stock)} 元 at list price; consumed first expiry first out against expected "
-         f"demand, {wan(unsold)} 元 is expected to expire unsold."),
-        (f"近效期批次 {near} 个，已过期 {len(report.expired)} 个，待检或不合格冻结 {len(report.blocked)} 个；"
+        (f"库存按标价计 {wan(stock)} 元，按预计需求先到期先出，"
+         f"预计有 {wan(unsold)} 元将过期未售。" if zh else
+         f"Stock is worth {wan(stock)} 元 at list price; consumed first expiry first out "
+         f"against expected demand, {wan(unsold)} 元 is expected to expire unsold."),
+        (f"近效期批次 {near} 个，已过期 {len(report.expired)} 个，"
+         f"待检或不合格冻结 {len(report.blocked)} 个；"
          f"在手订单按先到期先出分配后仍缺 {short:,} 件。" if zh else
-         f"{near} batches are near expiry, {len(report.expired)} expired and {len(report.blocked)} blocked "
-         f"(quarantined or rejected); after FEFO allocation of open orders {short:,} units are short."),
+         f"{near} batches are near expiry, {len(report.expired)} expired "
+         f"and {len(report.blocked)} blocked (quarantined or rejected); "
+         f"after FEFO allocation of open orders {short:,} units are short."),
     ]
     return b

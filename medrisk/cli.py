@@ -62,7 +62,8 @@ def demo_data(
 
 @app.command("validate")
 def validate(
-    source: str = typer.Argument(..., help="Folder of table files, an Excel workbook, or a database URL."),
+    source: str = typer.Argument(
+        ..., help="Folder of table files, an Excel workbook, or a database URL."),
     mapping: Path = typer.Option(None, "--mapping", help="Mapping file (params/mapping*.yaml)."),
     quarantine: Path = typer.Option(None, "--quarantine", help="Folder for quarantined rows."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad row."),
@@ -74,7 +75,8 @@ def validate(
     from medrisk.io import load_ledger
 
     try:
-        ledger = load_ledger(source, mapping, strict=strict, quarantine_dir=quarantine, progress=True)
+        ledger = load_ledger(source, mapping, strict=strict, quarantine_dir=quarantine,
+                             progress=True)
     except MedriskError as exc:
         _fail(exc)
     typer.echo(f"source: {source}")
@@ -84,7 +86,8 @@ def validate(
     typer.echo(f"\nfingerprint: {ledger.fingerprint()}")
     n = ledger.load_report.quarantined
     if n:
-        typer.secho(f"{n:,} row(s) quarantined: see the quarantine files above.", fg=typer.colors.YELLOW)
+        typer.secho(f"{n:,} row(s) quarantined: see the quarantine files above.",
+                    fg=typer.colors.YELLOW)
         raise typer.Exit(1)
     typer.secho("all rows accepted.", fg=typer.colors.GREEN)
 
@@ -92,7 +95,8 @@ def validate(
 @app.command("run")
 def run_cmd(
     params: Path = typer.Argument(..., help="Run file, e.g. params/monthly-management.yaml."),
-    as_of: str = typer.Option(None, "--as-of", help="Valuation date YYYY-MM-DD (overrides the file)."),
+    as_of: str = typer.Option(None, "--as-of",
+                              help="Valuation date YYYY-MM-DD (overrides the file)."),
     data: str = typer.Option(None, "--data", help="Data source (overrides the file)."),
     out: Path = typer.Option(None, "--out", help="Base folder for reports (default reports/)."),
 ) -> None:
@@ -113,7 +117,8 @@ def run_cmd(
         typer.echo(f"  {nb.notebook:<28} {nb.seconds:7.1f} s  {state}")
     typer.echo(f"reports: {result.index}")
     if not result.ok:
-        typer.secho("some reports failed: see above and the index page.", fg=typer.colors.RED, err=True)
+        typer.secho("some reports failed: see above and the index page.", fg=typer.colors.RED,
+                    err=True)
         raise typer.Exit(1)
 
 

@@ -15,9 +15,12 @@ DATA_DIR = PROJ_ROOT / "data"
 DEMO_DIR = DATA_DIR / "demo"
 
 def resolve_path(value: str) -> str:
-    """An absolute path for a relative one: relative to the current folder if it exists
-    there, else to the project root (notebooks run from ``notebooks/``). URLs and
-    empty strings are returned as they are."""
+    """Return an absolute path for a relative one.
+
+    The path is taken relative to the current folder if it exists there, else
+    to the project root (notebooks run from ``notebooks/``). URLs and empty
+    strings are returned as they are.
+    """
     if not value or "://" in value:
         return value
     p = Path(value).expanduser()

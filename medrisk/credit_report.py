@@ -49,7 +49,7 @@ class CreditReport:
 
 
 def model_version(card: dict[str, Any]) -> str:
-    """A short, stable id of a fitted model: kind, training end and a hash of its card."""
+    """Return a short, stable id of a fitted model: kind, training end and a hash of its card."""
     stable = {k: v for k, v in card.items() if k not in ("versions", "notes")}
     digest = hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
     end = str(card.get("training", {}).get("as_of", ""))[:10]
@@ -101,19 +101,20 @@ def credit_report(ledger: Ledger, as_of, *, model: str = "gbm", thresholds_file:
     limit = policy.block_utilisation_above if policy.block_utilisation_above is not None else 1.0
     breaches = (exposure[(exposure["credit_limit"] > 0) & (exposure["utilisation"] > limit)]
                 .sort_values("exposure", ascending=False))
-    summary, _ = L.what_if(ledger, (as_of - pd.DateOffset(months=12)).normalize() + pd.Timedelta(days=1),
+    summary, _ = L.what_if(ledger,
+                           (as_of - pd.DateOffset(months=12)).normalize() + pd.Timedelta(days=1),
                            as_of)
     X = Fe.invoice_features(ledger, late_after_days=th.late_after_days)
     inv_dates = ledger.invoices.set_index("invoice_id")["invoice_date"].reindex(X.index)
     train_rows = (inv_dates <= cutoff).to_numpy()
     recent_rows = (inv_dates > as_of - pd.Timedelta(days=91)).to_numpy()
-    drift = M.drift_report(X[train_rows], X[recent_rows]) if train_rows.any() and recent_rows.any() \
-        else pd.DataFrame()
+    drift = (M.drift_report(X[train_rows], X[recent_rows])
+             if train_rows.any() and recent_rows.any() else pd.DataFrame())
     card = M.model_card(fitted, ledger, metrics=bt.metrics)
     version = model_version(card)
     brief = _brief(bt, tiers, flagged, breaches, scores, costs, language)
-    return CreditReport(bt, fitted, scores, th, tiers, flagged, why, breaches, summary, drift, costs,
-                        card, version, brief)
+    return CreditReport(bt, fitted, scores, th, tiers, flagged, why, breaches, summary, drift,
+                        costs, card, version, brief)
 
 
 def _brief(bt, tiers: pd.DataFrame, flagged: pd.DataFrame, breaches: pd.DataFrame,
@@ -138,8 +139,9 @@ def _brief(bt, tiers: pd.DataFrame, flagged: pd.DataFrame, breaches: pd.DataFram
     b.cards = [
         {"label": "高风险客户" if zh else "High-risk customers", "value": f"{high_customers}"},
         {"label": "高风险敞口" if zh else "High-risk exposure", "value": wan(high_exposure),
-         "delta": (f"占应收 {pct(high_exposure / total_exposure)}" if zh else
-                   f"{pct(high_exposure / total_exposure)} of receivables") if total_exposure else ""},
+         "delta": ((f"占应收 {pct(high_exposure / total_exposure)}" if zh else
+                    f"{pct(high_exposure / total_exposure)} of receivables")
+                   if total_exposure else "")},
         {"label": "模型AUC(回测)" if zh else "Model AUC (back-test)", "value": f"{auc:.3f}",
          "delta": ("基准 " if zh else "baseline ") + f"{auc_base:.3f}"},
         {"label": "超信用额度客户" if zh else "Over the credit rule", "value": f"{len(breaches)}"},
@@ -148,28 +150,34 @@ def _brief(bt, tiers: pd.DataFrame, flagged: pd.DataFrame, breaches: pd.DataFram
         b.points = [
             f"高风险及极高风险客户 {high_customers} 家，敞口 {wan(high_exposure)} 元"
             + (f"（占应收 {pct(high_exposure / total_exposure)}）。" if total_exposure else "。"),
-            f"模型({best})回测AUC {auc:.3f}，高于仅用客户历史逾期率的基准 {auc_base:.3f}；校准误差(ECE) {ece:.3f}。",
+            f"模型({best})回测AUC {auc:.3f}，高于仅用客户历史逾期率的基准 {auc_base:.3f}；"
+            f"校准误差(ECE) {ece:.3f}。",
             f"{len(breaches)} 家客户的占用超过信用政策上限，新订单将被拦截或需预付款。",
         ]
     else:
         b.points = [
-            f"{high_customers} customers are high or very high risk, with {wan(high_exposure)} 元 of exposure"
-            + (f" ({pct(high_exposure / total_exposure)} of receivables)." if total_exposure else "."),
-            f"The model ({best}) back-tests at AUC {auc:.3f} against {auc_base:.3f} for the customers' "
-            f"own past late rate; calibration error (ECE) {ece:.3f}.",
-            f"{len(breaches)} customers are above the credit policy's utilisation limit: new orders "
-            "would be blocked or need prepayment.",
+            f"{high_customers} customers are high or very high risk, "
+            f"with {wan(high_exposure)} 元 of exposure"
+            + (f" ({pct(high_exposure / total_exposure)} of receivables)." if total_exposure
+               else "."),
+            f"The model ({best}) back-tests at AUC {auc:.3f} against {auc_base:.3f} "
+            f"for the customers' own past late rate; calibration error (ECE) {ece:.3f}.",
+            f"{len(breaches)} customers are above the credit policy's utilisation limit: "
+            "new orders would be blocked or need prepayment.",
         ]
     return b
 
 
 def what_if_table(summary: dict[str, Any], language: str = "zh") -> pd.DataFrame:
-    """The policy replay's summary as rows of (item, value text) for a report table."""
+    """Return the policy replay's summary as rows of (item, value text) for a report table."""
     words = {
-        "orders": ("回放订单数", "Orders replayed"), "orders_blocked": ("将被拦截", "Would be blocked"),
+        "orders": ("回放订单数", "Orders replayed"),
+        "orders_blocked": ("将被拦截", "Would be blocked"),
         "orders_prepayment": ("需预付款", "Would need prepayment"),
-        "revenue_total": ("订单金额", "Order value"), "revenue_blocked": ("被拦截金额", "Value blocked"),
-        "losses_total": ("实际坏账", "Actual write-offs"), "losses_avoided": ("可避免坏账", "Write-offs avoided"),
+        "revenue_total": ("订单金额", "Order value"),
+        "revenue_blocked": ("被拦截金额", "Value blocked"),
+        "losses_total": ("实际坏账", "Actual write-offs"),
+        "losses_avoided": ("可避免坏账", "Write-offs avoided"),
     }
     rows = []
     for key, (zh, en) in words.items():

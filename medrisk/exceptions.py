@@ -56,7 +56,8 @@ class MissingColumnsError(SchemaError, KeyError):
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return (
             f"{self.source}: table '{self.table}' lacks required column(s) "
-            f"{', '.join(self.missing)}. Headers found: {', '.join(map(str, self.found)) or '(none)'}. "
+            f"{', '.join(self.missing)}. "
+            f"Headers found: {', '.join(map(str, self.found)) or '(none)'}. "
             "Rename the headers, or map them in a mapping file "
             "(params/mapping*.yaml: tables: {"
             f"{self.table}: {{columns: {{<your header>: {self.missing[0]}}}}}}})."

@@ -63,7 +63,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "aging.trend": ("账龄结构月度变化", "Aging mix, month by month"),
     "kpi.trend": ("关键回款指标趋势", "Collection KPIs, month by month"),
     "top_overdue": ("逾期金额最多的客户", "Customers with the most overdue money"),
-    "long_delinquent": ("长期拖欠客户(逾期超过{days}天)", "Long-term delinquents (over {days} days past due)"),
+    "long_delinquent": ("长期拖欠客户(逾期超过{days}天)",
+                        "Long-term delinquents (over {days} days past due)"),
     "status_mix": ("应收状态", "Receivable status"),
     "customer": ("客户", "Customer"),
     "customer_id": ("客户编码", "Customer id"),
@@ -77,7 +78,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "dimension": ("维度", "Dimension"),
     # credit
     "model_quality": ("模型质量（按一年前已知信息训练，评估其后开出的发票）",
-                      "Model quality (trained on what was known a year ago, scored on invoices issued since)"),
+                      "Model quality (trained on what was known a year ago, "
+                      "scored on invoices issued since)"),
     "risk_tiers": ("风险等级与高风险客户", "Risk tiers and flagged customers"),
     "credit_breaches": ("信用额度占用与政策回放", "Credit-limit use and policy replay"),
     "drift": ("特征漂移（PSI：<0.1 稳定，0.1-0.25 关注，>0.25 需重训）",
@@ -92,12 +94,14 @@ _LABELS: dict[str, tuple[str, str]] = {
     "title.15-orders-channels": ("订单与渠道", "Orders and channels"),
     "orders.funnel": ("订单到回款", "Order to cash"),
     "orders.stuck": ("滞留订单（超过阈值天数）", "Orders stuck longer than their threshold"),
-    "orders.book": ("在手订单（已审批或已发货未开票）", "Open order book (approved, or shipped not invoiced)"),
+    "orders.book": ("在手订单（已审批或已发货未开票）",
+                    "Open order book (approved, or shipped not invoiced)"),
     "channels": ("渠道表现", "Channel performance"),
     "price": ("价格与折扣合规", "Price and discount compliance"),
     "recall": ("批次召回：涉及客户与应收", "Batch recall: customers and receivables at risk"),
-    "orders": ("订单数", "Orders"), "order_id": ("订单号", "Order"), "stage": ("阶段", "Stage"), "days_in_stage": ("停留天数", "Days in stage"),
-    "order_value": ("订单金额", "Order value"), "step": ("环节", "Step"), "p50": ("中位天数", "Median days"),
+    "orders": ("订单数", "Orders"), "order_id": ("订单号", "Order"), "stage": ("阶段", "Stage"),
+    "days_in_stage": ("停留天数", "Days in stage"), "order_value": ("订单金额", "Order value"),
+    "step": ("环节", "Step"), "p50": ("中位天数", "Median days"),
     "p90": ("90分位天数", "90th percentile days"), "growth": ("同比增长", "Growth"),
     "coverage": ("客户覆盖率", "Coverage"), "avg_discount": ("平均折扣", "Average discount"),
     "revenue_at_stake": ("涉及金额", "Revenue at stake"), "quantity": ("数量", "Quantity"),
@@ -108,24 +112,29 @@ _LABELS: dict[str, tuple[str, str]] = {
     "disputes": ("争议队列", "Dispute queue"),
     "pay": ("销售人员回款指标与挂钩薪酬", "Salesperson collection KPIs and linked pay"),
     "collector": ("催收人", "Collector"), "score": ("优先级分", "Score"), "why": ("原因", "Why"),
-    "recipient": ("对象", "To"), "message": ("内容", "Message"), "salesperson": ("销售人员", "Salesperson"),
+    "recipient": ("对象", "To"), "message": ("内容", "Message"),
+    "salesperson": ("销售人员", "Salesperson"),
     "pay_amount": ("挂钩薪酬", "Pay"), "overdue_customers": ("逾期客户数", "Overdue customers"),
     # cash
     "cash.weekly": ("未来13周预计回款", "Expected receipts, next 13 weeks"),
     "cash.monthly": ("未来12个月预计回款", "Expected receipts, next 12 months"),
-    "cash.backtest": ("回测：13周预测与朴素基准（近8周平均）", "Back-test: 13-week forecast vs naive (last 8 weeks' average)"),
-    "coverage_80": ("80%区间覆盖率", "80% interval coverage"), "coverage_95": ("95%区间覆盖率", "95% interval coverage"),
+    "cash.backtest": ("回测：13周预测与朴素基准（近8周平均）",
+                      "Back-test: 13-week forecast vs naive (last 8 weeks' average)"),
+    "coverage_80": ("80%区间覆盖率", "80% interval coverage"),
+    "coverage_95": ("95%区间覆盖率", "95% interval coverage"),
     # batches
     "expiry.near": ("近效期批次（常温）", "Near-expiry batches (room temperature)"),
     "expiry.cold": ("近效期批次（冷链）", "Near-expiry batches (cold chain)"),
     "expiry.warehouse": ("各仓库库存与预计过期", "Stock and expected expiry by warehouse"),
-    "expiry.blocked": ("冻结批次（待检/不合格，不参与分配）", "Blocked batches (quarantined or rejected, never allocated)"),
+    "expiry.blocked": ("冻结批次（待检/不合格，不参与分配）",
+                       "Blocked batches (quarantined or rejected, never allocated)"),
     "expiry.fefo": ("在手订单先到期先出分配", "FEFO allocation of open orders"),
     "batch_id": ("批号", "Batch"), "sku": ("物料", "SKU"), "warehouse": ("仓库", "Warehouse"),
     "expiry_date": ("有效期至", "Expires"), "days_to_expiry": ("剩余天数", "Days left"),
     "stock_on_hand": ("库存数量", "On hand"), "expected_unsold": ("预计未售", "Expected unsold"),
-    "expected_unsold_value": ("预计过期金额", "Value expected to expire"), "state": ("状态", "State"),
-    "stock_value": ("库存金额", "Stock value"), "batches": ("批次数", "Batches"), "qc_status": ("质检状态", "QC status"),
+    "expected_unsold_value": ("预计过期金额", "Value expected to expire"),
+    "state": ("状态", "State"), "stock_value": ("库存金额", "Stock value"),
+    "batches": ("批次数", "Batches"), "qc_status": ("质检状态", "QC status"),
     # planning
     "quotas": ("{year}年销售指标分解（增长 {growth}）", "Quotas for {year} (growth {growth})"),
     "quota": ("年度指标", "Annual quota"),
@@ -196,12 +205,13 @@ _LABELS: dict[str, tuple[str, str]] = {
 def check_language(language: str) -> str:
     """Return ``language`` if supported, else raise a ParamsError naming the choices."""
     if language not in LANGUAGES:
-        raise ParamsError(f"language={language!r} is not supported; possible values are 'zh' and 'en'.")
+        raise ParamsError(f"language={language!r} is not supported; "
+                          "possible values are 'zh' and 'en'.")
     return language
 
 
 def t(key: str, language: str = "zh", **fields) -> str:
-    """The label ``key`` in ``language``, with ``{fields}`` filled in.
+    """Return the label ``key`` in ``language``, with ``{fields}`` filled in.
 
     Unknown keys fall back to bucket labels (``"1-30"`` → ``"1-30天"``) and then
     to the key itself, so a missing label shows up in review rather than failing.

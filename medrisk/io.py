@@ -232,7 +232,7 @@ def _read_parquet(path: Path, table: str) -> tuple[pd.DataFrame, set[str]]:
     money = set(MONEY_COLUMNS.get(table, ()))
     prepared: set[str] = set()
     cols = {}
-    for name, col in zip(tbl.column_names, tbl.columns):
+    for name, col in zip(tbl.column_names, tbl.columns, strict=True):
         if name in money and pa.types.is_decimal(col.type):
             try:
                 cols[name] = _decimal_to_fen(col)
@@ -252,8 +252,8 @@ def _read_parquet(path: Path, table: str) -> tuple[pd.DataFrame, set[str]]:
 def _find_header(cells: pd.DataFrame, table: str, user_columns: dict[str, str],
                  header_row: int | None) -> int:
     """Index (0-based) of the header row: the first row naming a required column."""
-    from medrisk.vocabulary import match_columns
     from medrisk.schemas import required_columns
+    from medrisk.vocabulary import match_columns
 
     if header_row is not None:
         return int(header_row) - 1
@@ -270,7 +270,8 @@ def _find_header(cells: pd.DataFrame, table: str, user_columns: dict[str, str],
     return best
 
 
-def _split_header(cells: pd.DataFrame, table: str, entry: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
+def _split_header(cells: pd.DataFrame, table: str,
+                  entry: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
     if cells.empty:
         return pd.DataFrame(), np.array([], dtype=np.int64)
     h = _find_header(cells, table, entry.get("columns", {}), entry.get("header_row"))
@@ -354,7 +355,8 @@ def _discover(source: Path, entries: dict[str, dict[str, Any]]) -> tuple[list[Ra
     return raws, ignored
 
 
-def _read_workbook(path: Path, entries: dict[str, dict[str, Any]], ignored: list[str]) -> list[RawTable]:
+def _read_workbook(path: Path, entries: dict[str, dict[str, Any]],
+                   ignored: list[str]) -> list[RawTable]:
     out = []
     for sheet_name, cells in _read_excel_sheets(path).items():
         table = _identify_table(str(sheet_name))
@@ -376,7 +378,7 @@ def _read_file(path: Path, table: str, entry: dict[str, Any], sheet: str | None)
     if suffix in EXCEL_SUFFIXES:
         sheets = _read_excel_sheets(path, sheet)
         if sheet is None:
-            # A table file with several sheets: take the sheet named after the table, else the first.
+            # A table file with several sheets: the sheet named after the table, else the first.
             named = [s for s in sheets if _identify_table(str(s)) == table]
             sheet = named[0] if named else next(iter(sheets))
         frame, rows = _split_header(sheets[sheet], table, entry)
@@ -517,7 +519,8 @@ def write_tables(
         The files written.
     """
     if fmt not in ("parquet", "csv", "xlsx"):
-        raise ValueError(f"fmt={fmt!r} is not supported; possible values are 'parquet', 'csv', 'xlsx'.")
+        raise ValueError(f"fmt={fmt!r} is not supported; "
+                         "possible values are 'parquet', 'csv', 'xlsx'.")
     if isinstance(tables, Ledger):
         tables = tables.tables
     out = Path(out_dir)

@@ -71,7 +71,8 @@ class LoadReport:
         ]
         return pd.DataFrame(
             rows,
-            columns=["table", "rows_read", "accepted", "quarantined", "top_reason", "quarantine_file"],
+            columns=["table", "rows_read", "accepted", "quarantined", "top_reason",
+                     "quarantine_file"],
         )
 
     def __str__(self) -> str:
@@ -156,7 +157,8 @@ class Ledger:
         """Whether the ledger holds table ``name``."""
         return name in self.tables
 
-    def require(self, name: str, needed_for: str = "", columns: list[str] | None = None) -> pd.DataFrame:
+    def require(self, name: str, needed_for: str = "",
+                columns: list[str] | None = None) -> pd.DataFrame:
         """Return table ``name`` or raise an error naming it and the columns needed.
 
         Parameters
@@ -203,7 +205,7 @@ class Ledger:
 
     # -- identity -----------------------------------------------------------
     def fingerprint(self) -> str:
-        """A SHA-256 of the canonical contents, stable across runs and machines.
+        """Return a SHA-256 of the canonical contents, stable across runs and machines.
 
         Two ledgers with the same rows in the same order give the same
         fingerprint, whatever files they were read from.
@@ -243,7 +245,7 @@ class Ledger:
 
 
 def empty_table(name: str) -> pd.DataFrame:
-    """An empty frame with the columns and dtypes of canonical table ``name``."""
+    """Return an empty frame with the columns and dtypes of canonical table ``name``."""
     schema = SCHEMAS[name].to_schema()
     frame = pd.DataFrame({col: pd.Series(dtype=object) for col in schema.columns})
     return SCHEMAS[name].validate(frame)

@@ -27,9 +27,11 @@ __all__ = [
     "threshold_chart",
 ]
 
-FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, Helvetica, Arial, sans-serif"
+FONT = ("Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, Helvetica, Arial, "
+        "sans-serif")
 #: Bucket colours from "not due" (calm) to "very late" (alarm).
-BUCKET_COLOURS = ["#4c9a6a", "#a5c96a", "#f2d45c", "#f4a259", "#e76f51", "#c0392b", "#7b1e1e", "#4a0d0d"]
+BUCKET_COLOURS = ["#4c9a6a", "#a5c96a", "#f2d45c", "#f4a259",
+                  "#e76f51", "#c0392b", "#7b1e1e", "#4a0d0d"]
 LINE_COLOURS = ["#1f5f8b", "#e76f51", "#4c9a6a", "#8e6bb8", "#f2a541", "#5b6770"]
 
 
@@ -39,7 +41,7 @@ def _wan(fen) -> np.ndarray:
 
 def base_layout(fig: go.Figure, title: str, *, y_title: str = "", x_title: str = "",
                 height: int = 420) -> go.Figure:
-    """Common look: white template, CJK-capable font, title, legend on top."""
+    """Apply the common look: white template, CJK-capable font, title, legend on top."""
     fig.update_layout(
         template="plotly_white",
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 18}},
@@ -64,8 +66,9 @@ def _bucket_names(frame: pd.DataFrame, language: str) -> list[tuple[str, str]]:
 
 def aging_by_dimension(agings: Mapping[str, pd.DataFrame], language: str = "zh",
                        title: str | None = None) -> go.Figure:
-    """Stacked bars of open amounts by aging bucket, one bar per group, with a
-    dropdown to switch between dimensions (region, channel, customer type ...).
+    """Stacked bars of open amounts by aging bucket, one bar per group.
+
+    A dropdown switches between dimensions (region, channel, customer type ...).
 
     Parameters
     ----------
@@ -84,7 +87,8 @@ def aging_by_dimension(agings: Mapping[str, pd.DataFrame], language: str = "zh",
     n_traces = []
     for d_i, dim in enumerate(dims):
         frame = agings[dim].sort_values("total")
-        groups = [str(g) if not isinstance(g, tuple) else " / ".join(map(str, g)) for g in frame.index]
+        groups = [str(g) if not isinstance(g, tuple) else " / ".join(map(str, g))
+                  for g in frame.index]
         if dim in ("customer_type", "channel"):
             groups = [t(f"{dim}.{g}", language) for g in groups]
         buckets = _bucket_names(frame, language)
@@ -102,13 +106,14 @@ def aging_by_dimension(agings: Mapping[str, pd.DataFrame], language: str = "zh",
     buttons = []
     start = 0
     total = sum(n_traces)
-    for dim, n in zip(dims, n_traces):
+    for dim, n in zip(dims, n_traces, strict=True):
         visible = [False] * total
         visible[start:start + n] = [True] * n
         start += n
         buttons.append({"label": dim_label[dim], "method": "update",
                         "args": [{"visible": visible},
-                                 {"title.text": title or t("aging.by", language, dim=dim_label[dim])}]})
+                                 {"title.text": title
+                                  or t("aging.by", language, dim=dim_label[dim])}]})
     fig.update_layout(barmode="stack")
     if len(dims) > 1:
         fig.update_layout(updatemenus=[{"buttons": buttons, "direction": "down", "x": 1.0,
@@ -171,7 +176,7 @@ def kpi_trend(trend: pd.DataFrame, language: str = "zh", title: str | None = Non
     total = sum(counts)
     labels = {"days": ("天数指标", "Days"), "rates": ("比率指标", "Rates")}
     buttons, start = [], 0
-    for (metrics, kind), n in zip(groups, counts):
+    for (_metrics, kind), n in zip(groups, counts, strict=True):
         visible = [False] * total
         visible[start:start + n] = [True] * n
         start += n
@@ -243,13 +248,16 @@ def forecast_chart(history: pd.DataFrame, forecast: pd.DataFrame, language: str 
                 x=x_band, y=list(f[hi] / 10_000) + list(f[lo][::-1] / 10_000), fill="toself",
                 fillcolor=colour, line={"width": 0}, name=n(key), visible=vis, hoverinfo="skip",
                 showlegend=True))
-        fig.add_trace(go.Scatter(x=h["ds"], y=h["y"] / 10_000, name=n("actual"), mode="lines+markers",
+        fig.add_trace(go.Scatter(x=h["ds"], y=h["y"] / 10_000, name=n("actual"),
+                                 mode="lines+markers",
                                  line={"color": "#333", "width": 2}, visible=vis,
                                  hovertemplate="%{x|%Y-%m}: %{y:,.1f}万<extra></extra>"))
         model = f["model"].iloc[0] if len(f) else ""
         fig.add_trace(go.Scatter(x=f["ds"], y=f["mean"] / 10_000, name=f"{n('mean')} ({model})",
-                                 mode="lines+markers", line={"color": "#1f5f8b", "width": 2, "dash": "dot"},
-                                 visible=vis, hovertemplate="%{x|%Y-%m}: %{y:,.1f}万<extra></extra>"))
+                                 mode="lines+markers",
+                                 line={"color": "#1f5f8b", "width": 2, "dash": "dot"},
+                                 visible=vis,
+                                 hovertemplate="%{x|%Y-%m}: %{y:,.1f}万<extra></extra>"))
     total_label = "全公司" if language == "zh" else "Whole company"
     buttons = []
     for s_i, uid in enumerate(ids):
@@ -257,8 +265,8 @@ def forecast_chart(history: pd.DataFrame, forecast: pd.DataFrame, language: str 
         visible[s_i * per:(s_i + 1) * per] = [True] * per
         buttons.append({"label": total_label if uid == "total" else str(uid), "method": "update",
                         "args": [{"visible": visible}]})
-    fig.update_layout(updatemenus=[{"buttons": buttons, "direction": "down", "x": 1.0, "xanchor": "right",
-                                    "y": 1.22, "yanchor": "top"}])
+    fig.update_layout(updatemenus=[{"buttons": buttons, "direction": "down", "x": 1.0,
+                                    "xanchor": "right", "y": 1.22, "yanchor": "top"}])
     fig.update_xaxes(tickformat="%Y-%m")
     default = "月度销售额与预测" if language == "zh" else "Monthly sales and forecast"
     return base_layout(fig, title or default, y_title=t("unit.wan", language))
@@ -271,7 +279,8 @@ def attainment_chart(att: pd.DataFrame, by: str, language: str = "zh",
     Parameters
     ----------
     att : DataFrame
-        :func:`medrisk.attainment.attainment` output (``by``, period, plan_ytd, actual_ytd, attainment_ytd).
+        :func:`medrisk.attainment.attainment` output (``by``, period, plan_ytd,
+        actual_ytd, attainment_ytd).
     by : str
         The unit column, e.g. ``"region"``.
     """
@@ -282,7 +291,8 @@ def attainment_chart(att: pd.DataFrame, by: str, language: str = "zh",
         y=last[by].astype(str), x=last["attainment_ytd"], orientation="h", marker_color=colours,
         customdata=np.stack([last["actual_ytd"] / 100, last["plan_ytd"] / 100], axis=-1),
         text=[f"{a:.0%}" for a in last["attainment_ytd"]], textposition="outside",
-        hovertemplate="%{y}: %{x:.1%}<br>¥%{customdata[0]:,.0f} / ¥%{customdata[1]:,.0f}<extra></extra>",
+        hovertemplate=("%{y}: %{x:.1%}<br>¥%{customdata[0]:,.0f} / ¥%{customdata[1]:,.0f}"
+                       "<extra></extra>"),
     ))
     fig.add_vline(x=1.0, line_dash="dash", line_color="#555")
     fig.update_xaxes(tickformat=".0%")
@@ -311,9 +321,11 @@ def roc_chart(scores: pd.DataFrame, models: Sequence[str], language: str = "zh",
     for i, m in enumerate(models):
         fpr, tpr, _ = roc_curve(y, scores[m].to_numpy())
         auc = roc_auc_score(y, scores[m].to_numpy())
-        fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"{_model_name(m, language)} (AUC {auc:.3f})",
+        fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines",
+                                 name=f"{_model_name(m, language)} (AUC {auc:.3f})",
                                  line={"color": LINE_COLOURS[i % len(LINE_COLOURS)], "width": 2}))
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "#999"},
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines",
+                             line={"dash": "dash", "color": "#999"},
                              showlegend=False, hoverinfo="skip"))
     zh = language == "zh"
     return base_layout(fig, "ROC曲线（回测）" if zh else "ROC curve (back-test)",
@@ -330,14 +342,17 @@ def calibration_chart(scores: pd.DataFrame, models: Sequence[str], language: str
         p = scores[m].to_numpy(dtype=float)
         q = pd.qcut(p, bins, labels=False, duplicates="drop")
         g = pd.DataFrame({"p": p, "y": y, "q": q}).groupby("q").mean()
-        fig.add_trace(go.Scatter(x=g["p"], y=g["y"], mode="lines+markers", name=_model_name(m, language),
+        fig.add_trace(go.Scatter(x=g["p"], y=g["y"], mode="lines+markers",
+                                 name=_model_name(m, language),
                                  line={"color": LINE_COLOURS[i % len(LINE_COLOURS)]}))
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "#999"},
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines",
+                             line={"dash": "dash", "color": "#999"},
                              showlegend=False, hoverinfo="skip"))
     zh = language == "zh"
     fig.update_xaxes(tickformat=".0%")
     fig.update_yaxes(tickformat=".0%")
-    return base_layout(fig, "校准：预测与实际逾期率" if zh else "Calibration: predicted vs actual late rate",
+    return base_layout(fig, "校准：预测与实际逾期率" if zh
+                       else "Calibration: predicted vs actual late rate",
                        x_title="预测概率" if zh else "Predicted probability",
                        y_title="实际逾期率" if zh else "Observed late rate", height=440)
 
@@ -356,7 +371,7 @@ def lift_chart(lift: pd.DataFrame, language: str = "zh") -> go.Figure:
 
 
 def tier_chart(tiers: pd.DataFrame, language: str = "zh") -> go.Figure:
-    """Customers and exposure (万元) per risk tier."""
+    """Plot customers and exposure (万元) per risk tier."""
     colours = {"low": "#4c9a6a", "medium": "#f2d45c", "high": "#e76f51", "very_high": "#7b1e1e"}
     labels = tiers["tier_zh"] if language == "zh" else [t.replace("_", " ") for t in tiers.index]
     fig = go.Figure(go.Bar(
@@ -365,12 +380,16 @@ def tier_chart(tiers: pd.DataFrame, language: str = "zh") -> go.Figure:
         text=[f"{n}{'家' if language == 'zh' else ' customers'}" for n in tiers["customers"]],
         textposition="outside", hovertemplate="%{x}: %{y:,.1f}万<extra></extra>"))
     zh = language == "zh"
-    return base_layout(fig, "各风险等级的客户与敞口" if zh else "Customers and exposure by risk tier",
+    return base_layout(fig, "各风险等级的客户与敞口" if zh
+                       else "Customers and exposure by risk tier",
                        y_title=t("unit.wan", language), height=400)
 
 
 def funnel_chart(funnel: pd.DataFrame, by: str, language: str = "zh") -> go.Figure:
-    """Share of orders that reached each order-to-cash stage, per group (output of ``order_funnel``)."""
+    """Share of orders that reached each order-to-cash stage, per group.
+
+    ``funnel`` is the output of ``order_funnel``.
+    """
     fig = go.Figure()
     stages = [s for s in funnel["stage"].drop_duplicates() if s != "cancelled"]
     for i, (g, part) in enumerate(funnel[funnel["stage"].isin(stages)].groupby(by, sort=False)):
@@ -393,12 +412,16 @@ def channel_chart(perf: pd.DataFrame, language: str = "zh") -> go.Figure:
         text=[f"{g:+.0%}" if pd.notna(g) else "" for g in perf["growth"]], textposition="outside",
         hovertemplate="%{x}: %{y:,.1f}万<extra></extra>"))
     zh = language == "zh"
-    return base_layout(fig, "各渠道销售额与同比增长" if zh else "Sales by channel, with growth on last year",
+    return base_layout(fig, "各渠道销售额与同比增长" if zh
+                       else "Sales by channel, with growth on last year",
                        y_title=t("unit.wan", language), height=400)
 
 
-def cash_in_chart(forecast: pd.DataFrame, language: str = "zh", title: str | None = None) -> go.Figure:
-    """Expected receipts per period (open invoices and new sales stacked) with the total's 80%/95% bands.
+def cash_in_chart(forecast: pd.DataFrame, language: str = "zh",
+                  title: str | None = None) -> go.Figure:
+    """Plot expected receipts per period with the total's 80%/95% bands.
+
+    Receipts from open invoices and from new sales are stacked.
 
     Parameters
     ----------
@@ -406,42 +429,51 @@ def cash_in_chart(forecast: pd.DataFrame, language: str = "zh", title: str | Non
         :func:`medrisk.cashflow.cash_in_forecast` output (long format, 元).
     """
     zh = language == "zh"
-    names = {"open_invoices": ("现有应收回款", "From open invoices"), "new_sales": ("新增销售回款", "From new sales")}
+    names = {"open_invoices": ("现有应收回款", "From open invoices"),
+             "new_sales": ("新增销售回款", "From new sales")}
     fig = go.Figure()
     for i, (comp, (nzh, nen)) in enumerate(names.items()):
         part = forecast[forecast["component"] == comp]
-        fig.add_trace(go.Bar(x=part["period_start"], y=part["mean"] / 10_000, name=nzh if zh else nen,
+        fig.add_trace(go.Bar(x=part["period_start"], y=part["mean"] / 10_000,
+                             name=nzh if zh else nen,
                              marker_color=["#1f5f8b", "#8fb8d8"][i],
                              hovertemplate="%{x|%Y-%m-%d}: %{y:,.1f}万<extra></extra>"))
     total = forecast[forecast["component"] == "total"]
     for lo, hi, dash, label in (("lo-95", "hi-95", "dot", ("95%区间", "95% interval")),
                                 ("lo-80", "hi-80", "dash", ("80%区间", "80% interval"))):
         fig.add_trace(go.Scatter(x=total["period_start"], y=total[hi] / 10_000, mode="lines",
-                                 line={"dash": dash, "color": "#c0392b"}, name=label[0] if zh else label[1]))
+                                 line={"dash": dash, "color": "#c0392b"},
+                                 name=label[0] if zh else label[1]))
         fig.add_trace(go.Scatter(x=total["period_start"], y=total[lo] / 10_000, mode="lines",
                                  line={"dash": dash, "color": "#c0392b"}, showlegend=False))
     fig.update_layout(barmode="stack")
-    return base_layout(fig, title or ("预计回款及区间" if zh else "Expected receipts with intervals"),
+    return base_layout(fig,
+                       title or ("预计回款及区间" if zh else "Expected receipts with intervals"),
                        y_title=t("unit.wan", language))
 
 
 def expiry_chart(by_warehouse: pd.DataFrame, language: str = "zh") -> go.Figure:
-    """Stock value and value expected to expire unsold per warehouse (万元), sellable and blocked apart."""
+    """Stock value and value expected to expire unsold per warehouse (万元).
+
+    Sellable and blocked stock are shown apart.
+    """
     zh = language == "zh"
     g = by_warehouse.groupby("warehouse", sort=True)[["stock_value", "expected_unsold_value"]].sum()
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=g.index.astype(str), y=g["stock_value"] / 1_000_000, name="库存金额" if zh else "Stock value",
+    fig.add_trace(go.Bar(x=g.index.astype(str), y=g["stock_value"] / 1_000_000,
+                         name="库存金额" if zh else "Stock value",
                          marker_color="#1f5f8b", hovertemplate="%{x}: %{y:,.1f}万<extra></extra>"))
     fig.add_trace(go.Bar(x=g.index.astype(str), y=g["expected_unsold_value"] / 1_000_000,
                          name="预计过期（含冻结）" if zh else "Expected to expire (incl. blocked)",
                          marker_color="#c0392b", hovertemplate="%{x}: %{y:,.1f}万<extra></extra>"))
     fig.update_layout(barmode="group")
-    return base_layout(fig, "各仓库库存与预计过期金额（按标价）" if zh else "Stock and value expected to expire, by warehouse",
+    return base_layout(fig, "各仓库库存与预计过期金额（按标价）" if zh
+                       else "Stock and value expected to expire, by warehouse",
                        y_title=t("unit.wan", language), height=380)
 
 
 def collector_chart(calls: pd.DataFrame, language: str = "zh") -> go.Figure:
-    """Calls due and the overdue money behind them, per collector (万元)."""
+    """Plot calls due and the overdue money behind them, per collector (万元)."""
     zh = language == "zh"
     g = (calls.groupby("collector_name", sort=False)
          .agg(calls=("customer_id", "size"), overdue=("overdue_amount", "sum"))
@@ -450,7 +482,8 @@ def collector_chart(calls: pd.DataFrame, language: str = "zh") -> go.Figure:
         y=g.index.astype(str), x=g["overdue"].to_numpy(dtype=float) / 1_000_000, orientation="h",
         marker_color="#e76f51", text=[f"{n}{'家' if zh else ' calls'}" for n in g["calls"]],
         textposition="outside", hovertemplate="%{y}: %{x:,.1f}万<extra></extra>"))
-    return base_layout(fig, "各催收人今日待联系客户的逾期金额" if zh else "Overdue money behind today's calls, per collector",
+    return base_layout(fig, "各催收人今日待联系客户的逾期金额" if zh
+                       else "Overdue money behind today's calls, per collector",
                        x_title=t("unit.wan", language), height=max(340, 26 * len(g) + 140))
 
 
@@ -459,14 +492,17 @@ def _threshold_text(row: pd.Series, language: str) -> str:
         return (f"阈值 {row['threshold']:.2f}：标记 {int(row['customers_flagged']):,} 家客户，"
                 f"敞口 {row['exposure_flagged'] / 10_000:,.1f}万；漏判坏客户 {row['fn']:,.1f} 家，"
                 f"误判好客户 {row['fp']:,.1f} 家；预期成本 {row['expected_cost'] / 10_000:,.1f}万")
-    return (f"Threshold {row['threshold']:.2f}: {int(row['customers_flagged']):,} customers flagged, "
-            f"exposure {row['exposure_flagged'] / 10_000:,.1f}万; bad ones missed {row['fn']:,.1f}, "
-            f"good ones flagged {row['fp']:,.1f}; expected cost {row['expected_cost'] / 10_000:,.1f}万")
+    return (f"Threshold {row['threshold']:.2f}: "
+            f"{int(row['customers_flagged']):,} customers flagged, "
+            f"exposure {row['exposure_flagged'] / 10_000:,.1f}万; "
+            f"bad ones missed {row['fn']:,.1f}, "
+            f"good ones flagged {row['fp']:,.1f}; "
+            f"expected cost {row['expected_cost'] / 10_000:,.1f}万")
 
 
 def threshold_chart(table: pd.DataFrame, current: float | None = None,
                     language: str = "zh") -> go.Figure:
-    """Expected cost and exposure flagged by probability threshold, with a slider.
+    """Plot expected cost and exposure flagged by probability threshold, with a slider.
 
     The slider works in the static HTML: moving it moves a marker along the
     threshold axis and writes, for that threshold, the customers and exposure
@@ -493,9 +529,11 @@ def threshold_chart(table: pd.DataFrame, current: float | None = None,
     for i, (col, name_zh, name_en, dash) in enumerate(lines):
         fig.add_trace(go.Scatter(  # exposure flagged on the right axis: it dwarfs the costs
             x=x, y=table[col].to_numpy(dtype=float) / 10_000, name=name_zh if zh else name_en,
-            mode="lines", line={"color": LINE_COLOURS[i], "dash": dash, "width": 2.5 if i == 0 else 2},
+            mode="lines",
+            line={"color": LINE_COLOURS[i], "dash": dash, "width": 2.5 if i == 0 else 2},
             yaxis="y2" if col == "exposure_flagged" else "y",
-            hovertemplate=("%{x:.2f}: %{y:,.1f}万<extra>" + (name_zh if zh else name_en) + "</extra>")))
+            hovertemplate=("%{x:.2f}: %{y:,.1f}万<extra>" + (name_zh if zh else name_en)
+                           + "</extra>")))
     best = int(table["expected_cost"].to_numpy().argmin())
     start = best if current is None else int(np.abs(x - float(current)).argmin())
     marker = {"type": "line", "xref": "x", "yref": "paper", "y0": 0, "y1": 1,
@@ -518,7 +556,8 @@ def threshold_chart(table: pd.DataFrame, current: float | None = None,
     )
     base_layout(fig, "风险阈值：标记多少客户，代价多少（拖动滑块）" if zh
                 else "Risk threshold: who is flagged, at what cost (drag the slider)",
-                x_title="违约概率阈值（≥ 即标记）" if zh else "Probability threshold (flag at or above)",
+                x_title=("违约概率阈值（≥ 即标记）" if zh
+                         else "Probability threshold (flag at or above)"),
                 y_title=t("unit.wan", language), height=560)
     fig.update_layout(
         margin={"l": 70, "r": 70, "t": 90, "b": 170},

@@ -30,7 +30,8 @@ _CSS = """
 .mr-summary{background:#f4f8fb;border-left:4px solid #1f5f8b;padding:10px 16px;margin:10px 0 18px 0;
   font-size:15px;line-height:1.7}
 .mr-cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0 16px 0}
-.mr-card{border:1px solid #d6dee6;border-radius:6px;padding:10px 14px;min-width:170px;background:#fff}
+.mr-card{border:1px solid #d6dee6;border-radius:6px;padding:10px 14px;min-width:170px;\
+background:#fff}
 .mr-card .k{font-size:13px;color:#666}.mr-card .v{font-size:22px;font-weight:600;color:#1f3b57}
 .mr-card .d{font-size:12px;color:#888}
 .mr-section{font-size:20px;color:#1f3b57;margin:22px 0 6px 0;border-bottom:1px solid #d6dee6}
@@ -50,7 +51,11 @@ def _display_html(text: str) -> None:
 
 
 def setup() -> None:
-    """Charts render in JupyterLab (plotly mime type) and in static HTML (inline plotly.js, once)."""
+    """Set up the report styles and chart rendering.
+
+    Charts render in JupyterLab (plotly mime type) and in static HTML (inline
+    plotly.js, once).
+    """
     import plotly.io as pio
 
     pio.renderers.default = "plotly_mimetype+notebook"
@@ -62,7 +67,8 @@ def header(report: str, as_of, language: str, scope: str = "", data: str = "") -
     check_language(language)
     meta = [
         f"<span><b>{t('as_of', language)}</b>: {date_text(as_of, language)}</span>",
-        f"<span><b>{t('scope', language)}</b>: {html.escape(scope or t('scope.all', language))}</span>",
+        f"<span><b>{t('scope', language)}</b>: "
+        f"{html.escape(scope or t('scope.all', language))}</span>",
         f"<span>{t('unit.yuan', language)}</span>",
     ]
     if data:
@@ -74,7 +80,7 @@ def header(report: str, as_of, language: str, scope: str = "", data: str = "") -
 
 
 def summary(points: Iterable[str], cards: Sequence[Mapping[str, str]] = ()) -> None:
-    """The short written summary that opens a report, with optional headline cards.
+    """Show the short written summary that opens a report, with optional headline cards.
 
     Parameters
     ----------
@@ -90,16 +96,17 @@ def summary(points: Iterable[str], cards: Sequence[Mapping[str, str]] = ()) -> N
         for c in cards
     )
     items = "".join(f"<li>{html.escape(p)}</li>" for p in points)
-    _display_html(f"<div class='mr-cards'>{card_html}</div><div class='mr-summary'><ul>{items}</ul></div>")
+    _display_html(f"<div class='mr-cards'>{card_html}</div>"
+                  f"<div class='mr-summary'><ul>{items}</ul></div>")
 
 
 def section(key: str, language: str, **fields) -> None:
-    """A section heading from a label key."""
+    """Show a section heading from a label key."""
     _display_html(f"<div class='mr-section'>{html.escape(t(key, language, **fields))}</div>")
 
 
 def note(text: str, warning: bool = False) -> None:
-    """A line of prose under a chart or table."""
+    """Show a line of prose under a chart or table."""
     cls = " class='mr-warn'" if warning else ""
     _display_html(f"<p{cls}>{html.escape(text)}</p>")
 
@@ -129,7 +136,7 @@ def _cell(value, kind: str) -> str:
 
 def table(frame: pd.DataFrame, columns: Mapping[str, tuple[str, str]], language: str,
           max_rows: int = 25) -> None:
-    """An HTML table with formatted columns.
+    """Show an HTML table with formatted columns.
 
     Parameters
     ----------
@@ -157,7 +164,8 @@ def table(frame: pd.DataFrame, columns: Mapping[str, tuple[str, str]], language:
         rows.append(f"<tr>{cells}</tr>")
     more = ""
     if len(frame) > max_rows:
-        more = (f"<p class='mr-meta'>显示前 {max_rows:,} 行，共 {len(frame):,} 行。</p>" if language == "zh"
+        more = (f"<p class='mr-meta'>显示前 {max_rows:,} 行，共 {len(frame):,} 行。</p>"
+                if language == "zh"
                 else f"<p class='mr-meta'>First {max_rows:,} of {len(frame):,} rows.</p>")
     _display_html(f"<table class='mr-table'><tr>{head}</tr>{''.join(rows)}</table>{more}")
 
@@ -179,7 +187,8 @@ class Recorder:
         self.figures: dict[str, Any] = {}
         self.meta: dict[str, Any] = {}
 
-    def __call__(self, key: str, value, label_zh: str = "", label_en: str = "", unit: str = "") -> Any:
+    def __call__(self, key: str, value, label_zh: str = "", label_en: str = "",
+                 unit: str = "") -> Any:
         """Record ``value`` under ``key`` and return it."""
         if isinstance(value, (np.integer,)):
             value = int(value)

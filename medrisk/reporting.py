@@ -69,7 +69,7 @@ class RunResult:
 
 
 def code_version() -> str:
-    """medrisk's version and, in a git checkout, the commit (``+dirty`` if edited)."""
+    """Return medrisk's version and, in a git checkout, the commit (``+dirty`` if edited)."""
     from medrisk import __version__
 
     try:
@@ -87,7 +87,6 @@ def to_html(executed: Path, target: Path, title: str) -> Path:
     """Export an executed notebook to HTML without code and without remote scripts."""
     import nbformat
     from nbconvert import HTMLExporter
-
     from nbconvert.preprocessors import TagRemovePreprocessor
 
     nb = nbformat.read(executed, as_version=4)
@@ -146,7 +145,7 @@ def render(notebook: str, parameters: dict[str, Any], out_dir: str | os.PathLike
         result.ok = False
         result.failed_cell = _failed_cell(executed)
         result.error = f"{exc.ename}: {exc.evalue}"
-    except Exception as exc:  # kernel died, timeout ... : the run goes on, the index says what failed
+    except Exception as exc:  # kernel died, timeout ...: go on, the index says what failed
         result.ok = False
         result.error = f"{type(exc).__name__}: {exc}"
     result.seconds = time.perf_counter() - t0
@@ -161,7 +160,7 @@ def render(notebook: str, parameters: dict[str, Any], out_dir: str | os.PathLike
 
 
 def _ipc_kernel_manager() -> type:
-    """A kernel manager whose kernel listens on local IPC sockets, not TCP ports.
+    """Return a kernel manager class whose kernel listens on local IPC sockets, not TCP ports.
 
     Report kernels only talk to this process: Unix sockets in the user's
     Jupyter runtime folder keep the traffic (figures, possibly customer data)
@@ -231,7 +230,7 @@ def run(run_file: str | os.PathLike, *, as_of: str | None = None, data: str | No
         raise ParamsError(f"{spec.path}: 'as_of' is needed (in parameters or as --as-of).")
     out_dir = Path(out or REPORTS_DIR) / spec.name / run_as_of
     out_dir.mkdir(parents=True, exist_ok=True)
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     results: list[NotebookResult] = []
     notebooks = spec.notebooks
     bar = None
@@ -256,7 +255,8 @@ def _library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
-    for name in ("pandas", "numpy", "scikit-learn", "pandera", "plotly", "papermill", "statsmodels", "skops"):
+    for name in ("pandas", "numpy", "scikit-learn", "pandera", "plotly", "papermill",
+                 "statsmodels", "skops"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -265,7 +265,8 @@ def _library_versions() -> dict[str, str]:
 
 
 def _write_manifest(spec, out_dir: Path, results: list[NotebookResult], started) -> Path:
-    fingerprints = sorted({r.meta.get("data_fingerprint") for r in results if r.meta.get("data_fingerprint")})
+    fingerprints = sorted({r.meta.get("data_fingerprint") for r in results
+                           if r.meta.get("data_fingerprint")})
     models = sorted({r.meta.get("model_version") for r in results if r.meta.get("model_version")})
     manifest = {
         "run": spec.name,
@@ -274,7 +275,8 @@ def _write_manifest(spec, out_dir: Path, results: list[NotebookResult], started)
         "parameters": spec.parameters,
         "overrides": spec.overrides,
         "data_fingerprint": fingerprints[0] if len(fingerprints) == 1 else fingerprints,
-        "data_origin": next((r.meta["data_origin"] for r in results if r.meta.get("data_origin")), None),
+        "data_origin": next((r.meta["data_origin"] for r in results if r.meta.get("data_origin")),
+                            None),
         "model_version": models[0] if len(models) == 1 else (models or None),
         "code_version": code_version(),
         "libraries": _library_versions(),
@@ -286,7 +288,8 @@ def _write_manifest(spec, out_dir: Path, results: list[NotebookResult], started)
         ],
     }
     path = out_dir / "manifest.json"
-    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str),
+                    encoding="utf-8")
     return path
 
 
@@ -319,7 +322,8 @@ def _write_index(spec, out_dir: Path, results: list[NotebookResult]) -> Path:
             status = f"<span class='ok'>{t('ok', lang)}</span>"
         else:
             cell = f" (cell {r.failed_cell})" if r.failed_cell is not None else ""
-            status = f"<span class='bad'>{t('failed', lang)}{cell}: {html.escape(r.error or '')}</span>"
+            status = (f"<span class='bad'>{t('failed', lang)}{cell}: "
+                      f"{html.escape(r.error or '')}</span>")
         figs = "".join(
             f"<div class='fig'><div class='k'>{html.escape(f.get('label_' + lang) or k)}</div>"
             f"<div class='v'>{_figure_text(f)}</div></div>"
@@ -332,11 +336,14 @@ def _write_index(spec, out_dir: Path, results: list[NotebookResult]) -> Path:
 <html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
 <title>{html.escape(title)} — {html.escape(str(as_of))}</title>
 <style>
-body{{font-family:'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',Arial,sans-serif;margin:32px;color:#222}}
+body{{font-family:'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',Arial,sans-serif;\
+margin:32px;color:#222}}
 h1{{color:#1f3b57;border-bottom:3px solid #1f5f8b;padding-bottom:8px}}
 .meta{{color:#555;margin-bottom:18px}} table{{border-collapse:collapse;width:100%}}
-th{{background:#1f5f8b;color:#fff;text-align:left;padding:8px}} td{{border-bottom:1px solid #dde3ea;padding:10px;vertical-align:top}}
-a{{font-size:18px;color:#1f5f8b;font-weight:600}} .figs{{display:flex;flex-wrap:wrap;gap:10px;margin-top:8px}}
+th{{background:#1f5f8b;color:#fff;text-align:left;padding:8px}} \
+td{{border-bottom:1px solid #dde3ea;padding:10px;vertical-align:top}}
+a{{font-size:18px;color:#1f5f8b;font-weight:600}} \
+.figs{{display:flex;flex-wrap:wrap;gap:10px;margin-top:8px}}
 .fig{{border:1px solid #d6dee6;border-radius:6px;padding:6px 10px;min-width:150px}}
 .fig .k{{font-size:12px;color:#666}} .fig .v{{font-size:18px;font-weight:600;color:#1f3b57}}
 .ok{{color:#2e7d4f;font-weight:600}} .bad{{color:#a12d1f;font-weight:600}} .num{{text-align:right}}

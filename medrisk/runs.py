@@ -50,7 +50,7 @@ class RunSpec:
     title: dict[str, str] = field(default_factory=dict)
 
     def parameters_for(self, notebook: str) -> dict[str, Any]:
-        """The parameters this run passes to ``notebook`` (only those it declares)."""
+        """Return the parameters this run passes to ``notebook`` (only those it declares)."""
         declared = notebook_parameters(notebook)
         params = {k: v for k, v in self.parameters.items() if k in declared}
         params.update(self.overrides.get(notebook, {}))
@@ -71,7 +71,7 @@ def _inspect(path: str, mtime: float) -> dict[str, dict[str, Any]]:
 
 
 def notebook_parameters(name: str) -> dict[str, dict[str, Any]]:
-    """The parameters a notebook declares: name -> {inferred_type_name, default, help}."""
+    """Return the parameters a notebook declares: name -> {inferred_type_name, default, help}."""
     path = notebook_path(name)
     if not path.exists():
         known = sorted(p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb"))
@@ -183,9 +183,11 @@ def load_run(path: str | os.PathLike) -> RunSpec:
         raise ParamsError(f"{p}: expected a mapping with keys {sorted(_TOP_KEYS)}.")
     unknown = set(data) - _TOP_KEYS
     if unknown:
-        raise ParamsError(f"{p}: unknown key(s) {sorted(unknown)}; allowed keys are {sorted(_TOP_KEYS)}.")
+        raise ParamsError(f"{p}: unknown key(s) {sorted(unknown)}; "
+                          f"allowed keys are {sorted(_TOP_KEYS)}.")
     notebooks = data.get("notebooks")
-    if not isinstance(notebooks, list) or not notebooks or not all(isinstance(n, str) for n in notebooks):
+    if (not isinstance(notebooks, list) or not notebooks
+            or not all(isinstance(n, str) for n in notebooks)):
         raise ParamsError(f"{p}: 'notebooks' must be a non-empty list of notebook names.")
     for nb in notebooks:
         notebook_parameters(nb)  # raises for an unknown notebook
@@ -202,5 +204,6 @@ def load_run(path: str | os.PathLike) -> RunSpec:
     if isinstance(title, str):
         title = {"zh": title, "en": title}
     return RunSpec(name=str(data.get("run") or p.stem), path=p, notebooks=list(notebooks),
-                   parameters=dict(params), overrides={k: dict(v or {}) for k, v in overrides.items()},
+                   parameters=dict(params),
+                   overrides={k: dict(v or {}) for k, v in overrides.items()},
                    title=dict(title))

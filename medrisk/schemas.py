@@ -92,7 +92,7 @@ class Invoice(_Base):
 
     @pa.dataframe_check(error="due_date must be on or after invoice_date")
     def due_on_or_after_invoice(cls, df: pd.DataFrame) -> Series[bool]:
-        """A due date never precedes the invoice date."""
+        """Check that a due date never precedes the invoice date."""
         return df["due_date"] >= df["invoice_date"]
 
 
@@ -115,6 +115,8 @@ class Allocation(_Base):
     amount: Series[np.int64] = pa.Field(gt=0)
 
     class Config:
+        """Pandera options: each (payment_id, invoice_id) pair occurs once."""
+
         unique = ["payment_id", "invoice_id"]
 
 
@@ -163,7 +165,7 @@ class Batch(_Base):
 
     @pa.dataframe_check(error="expiry_date must be after production_date")
     def expiry_after_production(cls, df: pd.DataFrame) -> Series[bool]:
-        """A batch expires after it is made."""
+        """Check that a batch expires after it is made."""
         return df["expiry_date"] > df["production_date"]
 
 
@@ -189,6 +191,8 @@ class OrderLine(_Base):
     discount_rate: Series[float] = pa.Field(ge=0, lt=1, nullable=True)
 
     class Config:
+        """Pandera options: each (order_id, line_no) pair occurs once."""
+
         unique = ["order_id", "line_no"]
 
 

@@ -12,7 +12,7 @@ __all__ = ["restrict", "scope", "scope_label", "load_scoped"]
 
 
 def restrict(ledger: Ledger, customer_ids) -> Ledger:
-    """The part of ``ledger`` that belongs to the given customers.
+    """Return the part of ``ledger`` that belongs to the given customers.
 
     Invoices, payments, orders and collection actions of those customers are
     kept, with the allocations, adjustments, order lines and shipments that
@@ -86,7 +86,8 @@ def scope(
     def pick(column: str, value: str, values: pd.Series) -> pd.Series:
         known = sorted(values.dropna().astype(str).unique())
         if value not in known:
-            raise ParamsError(f"{column}={value!r} does not occur in the data; possible values are {known}.")
+            raise ParamsError(f"{column}={value!r} does not occur in the data; "
+                              f"possible values are {known}.")
         return values == value
 
     if region:

@@ -142,7 +142,7 @@ def _unique_keys(table: str) -> list[list[str]]:
 
 
 def _check_own_rules(state: _TableState) -> None:
-    """Required, unique and pandera rules of one table."""
+    """Check the required, unique and pandera rules of one table."""
     table, df = state.table, state.frame
     required = required_columns(table)
     ok = state.ok_mask()
@@ -154,10 +154,12 @@ def _check_own_rules(state: _TableState) -> None:
         cand = df.loc[ok, key]
         dup = cand.duplicated(keep="first")
         if dup.any():
-            first = cand.reset_index().drop_duplicates(subset=key, keep="first").set_index(key)["index"]
+            first = (cand.reset_index().drop_duplicates(subset=key, keep="first")
+                     .set_index(key)["index"])
             dup_pos = cand.index[dup.to_numpy()].to_numpy()
             dup_keys = cand.loc[dup_pos]
-            key_idx = pd.MultiIndex.from_frame(dup_keys) if len(key) > 1 else pd.Index(dup_keys[key[0]])
+            key_idx = (pd.MultiIndex.from_frame(dup_keys) if len(key) > 1
+                       else pd.Index(dup_keys[key[0]]))
             first_pos = first.reindex(key_idx).to_numpy()
             first_rows = state.rows[first_pos.astype(np.int64)]
             label = "+".join(key)
@@ -175,7 +177,8 @@ def _check_own_rules(state: _TableState) -> None:
         fc = fc[fc["index"].notna()]
         if fc.empty:
             raise SourceError(
-                f"{state.label}: table '{table}' does not fit its schema: {exc.failure_cases.head()}"
+                f"{state.label}: table '{table}' does not fit its schema: "
+                f"{exc.failure_cases.head()}"
             ) from exc
         rules = [_describe_check(str(c), table) for c in fc["check"]]
         # A frame-wide rule is reported once per row, on its first column.
@@ -253,9 +256,10 @@ def _check_amount_limits(states: dict[str, _TableState]) -> None:
         rules = [
             f"joins payment {pid} of customer {pc} to invoice {iid} of customer {ic}"
             for pid, pc, iid, ic in zip(bad["payment_id"], bad["_pay_cust"],
-                                         bad["invoice_id"], bad["_inv_cust"])
+                                         bad["invoice_id"], bad["_inv_cust"], strict=True)
         ]
-        alloc.failures.add(bad["_pos"].to_numpy(), "invoice_id", bad["invoice_id"].to_numpy(), rules)
+        alloc.failures.add(bad["_pos"].to_numpy(), "invoice_id", bad["invoice_id"].to_numpy(),
+                           rules)
         a = a[~cross]
     # Per payment, in row order: the running total may not pass the payment amount.
     run = a.groupby("payment_id", sort=False)["amount"].cumsum()
@@ -263,15 +267,19 @@ def _check_amount_limits(states: dict[str, _TableState]) -> None:
     if over.any():
         bad = a[over]
         rules = [
-            f"allocations of payment {pid} reach {r / 100:,.2f} 元, more than its amount {m / 100:,.2f} 元"
-            for pid, r, m in zip(bad["payment_id"], run[over], bad["_pay_amount"])
+            f"allocations of payment {pid} reach {r / 100:,.2f} 元, "
+            f"more than its amount {m / 100:,.2f} 元"
+            for pid, r, m in zip(bad["payment_id"], run[over], bad["_pay_amount"], strict=True)
         ]
-        alloc.failures.add(bad["_pos"].to_numpy(), "amount", (bad["amount"] / 100).to_numpy(), rules)
+        alloc.failures.add(bad["_pos"].to_numpy(), "amount", (bad["amount"] / 100).to_numpy(),
+                           rules)
         a = a[~over]
     # Per invoice, in date order: allocations plus adjustments may not pass the invoice amount.
     adj = states.get("adjustments")
-    parts = [pd.DataFrame({"invoice_id": a["invoice_id"].to_numpy(), "date": a["_pay_date"].to_numpy(),
-                           "amount": a["amount"].to_numpy(), "src": 0, "pos": a["_pos"].to_numpy()})]
+    parts = [pd.DataFrame({"invoice_id": a["invoice_id"].to_numpy(),
+                           "date": a["_pay_date"].to_numpy(),
+                           "amount": a["amount"].to_numpy(), "src": 0,
+                           "pos": a["_pos"].to_numpy()})]
     if adj is not None and adj.accepted is not None:
         d = adj.accepted
         parts.append(pd.DataFrame({"invoice_id": d["invoice_id"].to_numpy(),
@@ -295,7 +303,7 @@ def _check_amount_limits(states: dict[str, _TableState]) -> None:
         rules = [
             f"payments and adjustments of invoice {iid} reach {r / 100:,.2f} 元, more than its "
             f"amount {m / 100:,.2f} 元"
-            for iid, r, m in zip(bad["invoice_id"], bad["run"], bad["limit"])
+            for iid, r, m in zip(bad["invoice_id"], bad["run"], bad["limit"], strict=True)
         ]
         state.failures.add(bad["pos"].to_numpy(), "amount", (bad["amount"] / 100).to_numpy(), rules)
 
@@ -356,7 +364,7 @@ def _reasons(state: _TableState) -> tuple[pd.DataFrame, list[tuple[str, int]]]:
     fails = fails.assign(reason=text, kind=kinds)
     per_row = fails.groupby("pos", sort=True)["reason"].agg("; ".join).reset_index()
     top = fails.drop_duplicates(["pos", "kind"])["kind"].value_counts().head(10)
-    return per_row, list(zip(top.index.astype(str), top.to_numpy().tolist()))
+    return per_row, list(zip(top.index.astype(str), top.to_numpy().tolist(), strict=True))
 
 
 def _run(states: dict[str, _TableState], strict: bool, progress: bool) -> dict[str, pd.DataFrame]:
@@ -541,7 +549,8 @@ def validate_frames(tables: Mapping[str, pd.DataFrame], strict: bool = True):
     """
     unknown = set(tables) - set(SCHEMAS)
     if unknown:
-        raise ValueError(f"Unknown table(s) {sorted(unknown)}; possible tables are {list(TABLE_ORDER)}.")
+        raise ValueError(f"Unknown table(s) {sorted(unknown)}; "
+                         f"possible tables are {list(TABLE_ORDER)}.")
     states = {}
     for name, df in tables.items():
         if df is None:

@@ -334,7 +334,8 @@ def worklist_filter(calls: pd.DataFrame, customers: pd.DataFrame, language: str 
     every = "全部" if language == "zh" else "All"
     region = widgets.Dropdown(options=[every] + sorted(data["region"].dropna().unique().tolist()),
                               description="大区" if language == "zh" else "Region")
-    collector = widgets.Dropdown(options=[every] + sorted(data["collector_id"].dropna().unique().tolist()),
+    collector = widgets.Dropdown(options=[every]
+                                 + sorted(data["collector_id"].dropna().unique().tolist()),
                                  description="催收人" if language == "zh" else "Collector")
     table = widgets.HTML()
     reason = f"reason_{language}"
@@ -357,7 +358,9 @@ def worklist_filter(calls: pd.DataFrame, customers: pd.DataFrame, language: str 
 
 
 def growth_scenario(basis, by: str, language: str = "zh", growth: float = 0.15) -> widgets.VBox:
-    """A growth slider that re-splits next year's quotas (see :func:`medrisk.quotas.growth_scenario`).
+    """Build a growth slider that re-splits next year's quotas.
+
+    Each move of the slider re-runs :func:`medrisk.quotas.growth_scenario`.
 
     Parameters
     ----------

@@ -18,7 +18,8 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
     """Every canonical table, a few rows each, all rules satisfied. Money in fen."""
     return {
         "salespeople": pd.DataFrame({
-            "salesperson_id": ["S1", "S2"], "name": ["王伟", "李娜"], "team": ["华东一组", "华东一组"],
+            "salesperson_id": ["S1", "S2"], "name": ["王伟", "李娜"],
+            "team": ["华东一组", "华东一组"],
             "region": ["华东", "华东"], "manager_id": [None, "S1"],
         }),
         "customers": pd.DataFrame({
@@ -27,12 +28,15 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
             "customer_type": ["tertiary_hospital", "clinic", "distributor"],
             "region": ["华东"] * 3, "province": ["上海", "江苏", "浙江"],
             "channel": ["direct", "direct", "distributor"], "salesperson_id": ["S1", "S2", "S2"],
-            "credit_limit": [500_000_00, 50_000_00, 200_000_00], "payment_terms_days": [180, 60, 90],
+            "credit_limit": [500_000_00, 50_000_00, 200_000_00],
+            "payment_terms_days": [180, 60, 90],
             "opened_date": [D("2020-01-01"), D("2021-06-01"), D("2019-03-15")],
         }),
         "products": pd.DataFrame({
-            "sku": ["K1", "K2"], "name": ["超声诊断仪", "一次性采血针"], "category": ["equipment", "consumable"],
-            "list_price": [120_000_00, 2_50], "shelf_life_days": [3650, 730], "cold_chain": [False, False],
+            "sku": ["K1", "K2"], "name": ["超声诊断仪", "一次性采血针"],
+            "category": ["equipment", "consumable"],
+            "list_price": [120_000_00, 2_50], "shelf_life_days": [3650, 730],
+            "cold_chain": [False, False],
             "registration_no": ["国械注准20193060001", "国械注准20182150002"],
         }),
         "batches": pd.DataFrame({

@@ -22,10 +22,12 @@ def _digest(folder):
 
 def test_demo_data_is_byte_for_byte_reproducible(tmp_path):
     for name in ("a", "b"):
-        res = runner.invoke(app, ["demo-data", "--invoices", "800", "--seed", "5", "--out", str(tmp_path / name)])
+        res = runner.invoke(app, ["demo-data", "--invoices", "800", "--seed", "5",
+                                  "--out", str(tmp_path / name)])
         assert res.exit_code == 0, res.output
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
-    res = runner.invoke(app, ["demo-data", "--invoices", "800", "--seed", "6", "--out", str(tmp_path / "c")])
+    res = runner.invoke(app, ["demo-data", "--invoices", "800", "--seed", "6",
+                              "--out", str(tmp_path / "c")])
     assert _digest(tmp_path / "c") != _digest(tmp_path / "a")
 
 
@@ -39,7 +41,8 @@ def test_validate_exits_0_on_clean_data_and_prints_the_report(tmp_path):
 
 def test_validate_exits_1_when_rows_are_quarantined(tmp_path):
     (tmp_path / "customers.csv").write_text("customer_id\nC1\n", encoding="utf-8")
-    (tmp_path / "payments.csv").write_text("payment_id,customer_id,payment_date,amount\n", encoding="utf-8")
+    (tmp_path / "payments.csv").write_text("payment_id,customer_id,payment_date,amount\n",
+                                           encoding="utf-8")
     (tmp_path / "invoices.csv").write_text(
         "invoice_id,customer_id,invoice_date,due_date,amount\n"
         "I1,C1,2025-01-01,2025-02-01,100\nI2,C1,2025-01-01,2025-02-01,-5\n", encoding="utf-8")

@@ -7,15 +7,18 @@ import datetime as dt
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import tiny_tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medrisk import Ledger, load_ledger, write_tables
 from medrisk.exceptions import MissingColumnsError, MissingTableError, SourceError, ValidationError
 
-from conftest import tiny_tables
-
-CUSTOMERS_ZH = "客户编码,客户名称,客户类型,信用额度,账期\nC1,上海市第一人民医院,三级医院,\"500,000.00\",180\nC2,苏州康宁诊所,诊所,5万,60\n"
+CUSTOMERS_ZH = (
+    "客户编码,客户名称,客户类型,信用额度,账期\n"
+    "C1,上海市第一人民医院,三级医院,\"500,000.00\",180\n"
+    "C2,苏州康宁诊所,诊所,5万,60\n"
+)
 INVOICES_ZH = (
     "发票号码,客户编码,开票日期,到期日,金额\n"
     "I1,C1,2025-03-05,2025/9/1,\"¥1,234.56\"\n"
@@ -131,7 +134,8 @@ def test_mapping_file_names_file_sheet_and_columns(tmp_path):
         "  invoices:\n"
         "    file: AR明细2025.xlsx\n"
         "    sheet: Sheet1\n"
-        "    columns: {票号: invoice_id, 客户: customer_id, 开票: invoice_date, 应收日: due_date, 含税金额: amount}\n",
+        "    columns: {票号: invoice_id, 客户: customer_id, 开票: invoice_date, "
+        "应收日: due_date, 含税金额: amount}\n",
         encoding="utf-8",
     )
     ledger = load_ledger(tmp_path, mapping=mapping)
@@ -152,15 +156,19 @@ def test_mapping_file_errors_name_the_key(tmp_path):
 
 
 def test_strict_mode_names_file_row_column_value_and_expectation(zh_folder):
-    with pytest.raises(ValidationError, match=r"客户.csv, row 3, column 'credit_limit \(header '信用额度'\)'.*'5万'.*expected"):
+    with pytest.raises(ValidationError,
+                       match=r"客户.csv, row 3, column 'credit_limit \(header '信用额度'\)'"
+                             r".*'5万'.*expected"):
         load_ledger(zh_folder, strict=True)
 
 
 def test_missing_required_column_is_a_clear_error(tmp_path):
     write(tmp_path / "customers.csv", "customer_id\nC1\n")
-    write(tmp_path / "invoices.csv", "invoice_id,customer_id,invoice_date,amount\nI1,C1,2025-01-01,5\n")
+    write(tmp_path / "invoices.csv",
+          "invoice_id,customer_id,invoice_date,amount\nI1,C1,2025-01-01,5\n")
     write(tmp_path / "payments.csv", "payment_id,customer_id,payment_date,amount\n")
-    with pytest.raises(MissingColumnsError, match=r"invoices.csv: table 'invoices' lacks required column\(s\) due_date"):
+    with pytest.raises(MissingColumnsError,
+                       match=r"invoices.csv: table 'invoices' lacks required column\(s\) due_date"):
         load_ledger(tmp_path)
 
 
@@ -203,9 +211,11 @@ ids = st.sampled_from(["I1", "I2", "I3", "I4", "", "I1 "])
 customers = st.sampled_from(["C1", "C2", "C9", ""])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(ids, customers, st.one_of(good_dates, bad_dates),
-                               st.one_of(good_dates, bad_dates), st.one_of(good_amounts, bad_amounts)),
+                               st.one_of(good_dates, bad_dates),
+                               st.one_of(good_amounts, bad_amounts)),
                      min_size=0, max_size=25))
 def test_rows_read_equal_accepted_plus_quarantined(tmp_path_factory, rows):
     folder = tmp_path_factory.mktemp("messy")

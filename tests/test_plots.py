@@ -61,5 +61,6 @@ def test_threshold_chart_in_english_starts_at_the_cheapest_without_a_current(cos
     fig = plots.threshold_chart(costs, language="en")
     best = int(costs["expected_cost"].to_numpy().argmin())
     assert fig.layout.sliders[0].active == best
-    assert fig.layout.annotations[0].text.startswith(f"Threshold {costs['threshold'].iloc[best]:.2f}:")
+    assert fig.layout.annotations[0].text.startswith(
+        f"Threshold {costs['threshold'].iloc[best]:.2f}:")
     assert "drag the slider" in fig.layout.title.text

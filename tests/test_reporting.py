@@ -21,7 +21,8 @@ from medrisk.runs import load_run
 
 pytestmark = pytest.mark.notebooks
 
-RUN_FILES = sorted(p for p in PARAMS_DIR.glob("*.yaml") if "notebooks:" in p.read_text(encoding="utf-8"))
+RUN_FILES = sorted(p for p in PARAMS_DIR.glob("*.yaml")
+                   if "notebooks:" in p.read_text(encoding="utf-8"))
 CASES = [(p, nb) for p in RUN_FILES for nb in load_run(p).notebooks]
 
 
@@ -47,7 +48,8 @@ def test_notebook_runs_with_run_file(rendered, path, nb):
     assert result.ok, f"{nb} failed at cell {result.failed_cell}: {result.error}"
     html = open(result.html, encoding="utf-8").read()
     assert "plotly" in html.lower()
-    assert not re.search(r"<script[^>]*src=[\"']https?://", html), "a script would come from the network"
+    assert not re.search(r"<script[^>]*src=[\"']https?://", html), \
+        "a script would come from the network"
     assert "present.setup()" not in html, "code is shown in the report"
     assert result.meta.get("data_fingerprint")
     unlabelled = [k for k, f in result.figures.items()
@@ -59,7 +61,8 @@ def _receivables_cases():
     return [(p, nb) for p, nb in CASES if nb == "10-receivables"]
 
 
-@pytest.mark.parametrize("path,nb", _receivables_cases(), ids=[p.stem for p, _ in _receivables_cases()])
+@pytest.mark.parametrize("path,nb", _receivables_cases(),
+                         ids=[p.stem for p, _ in _receivables_cases()])
 def test_receivables_figures_match_the_package(rendered, demo_dir, path, nb):
     from medrisk.scope import scope
 
@@ -67,8 +70,8 @@ def test_receivables_figures_match_the_package(rendered, demo_dir, path, nb):
     spec = load_run(path)
     as_of = spec.parameters["as_of"]
     params = spec.parameters_for(nb)
-    ledger = scope(load_ledger(demo_dir), region=params.get("region", ""), team=params.get("team", ""),
-                   salesperson_id=params.get("salesperson_id", ""))
+    ledger = scope(load_ledger(demo_dir), region=params.get("region", ""),
+                   team=params.get("team", ""), salesperson_id=params.get("salesperson_id", ""))
     figs = {k: v["value"] for k, v in result.figures.items()}
     assert result.meta["data_fingerprint"] == ledger.fingerprint()
     aging = R.aging(ledger, as_of)
@@ -94,7 +97,8 @@ def test_language_parameter_switches_the_labels(rendered):
 # --- a run: index, manifest, a failing notebook does not stop the others ----------------
 def _tiny_notebook(path, body):
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
     nb.cells = [
         nbformat.v4.new_code_cell("from medrisk import present"),
         nbformat.v4.new_code_cell('as_of: str = "2026-10-31"  # valuation date\n'
@@ -116,7 +120,8 @@ def test_run_writes_index_and_manifest_and_survives_a_failing_notebook(tmp_path,
                    "record.context(data_fingerprint='abc')\nrecord('open_ar', 12345, unit='fen')")
     _tiny_notebook(nbdir / "02-broken.ipynb", "x = 1\nraise ValueError('no data for this region')")
     _tiny_notebook(nbdir / "03-after.ipynb",
-                   "record = present.Recorder(figures_file, '03-after')\nrecord('n', 3, unit='count')")
+                   "record = present.Recorder(figures_file, '03-after')\n"
+                   "record('n', 3, unit='count')")
     monkeypatch.setattr(runs, "NOTEBOOKS_DIR", nbdir)
     run_file = tmp_path / "r.yaml"
     run_file.write_text("run: tiny\nnotebooks: [01-ok, 02-broken, 03-after]\n"
@@ -164,7 +169,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _dump_dom(html_path, tmp_path):
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000", "--dump-dom",
            f"file://{html_path}"]
@@ -265,7 +271,8 @@ def _cases_of(name):
     return [(p, nb) for p, nb in CASES if nb == name]
 
 
-@pytest.mark.parametrize("path,nb", _cases_of("50-cash-forecast"), ids=lambda x: getattr(x, "stem", x))
+@pytest.mark.parametrize("path,nb", _cases_of("50-cash-forecast"),
+                         ids=lambda x: getattr(x, "stem", x))
 def test_cash_figures_match_the_package(rendered, demo_dir, path, nb):
     from medrisk import cashflow as CF
 
@@ -276,12 +283,14 @@ def test_cash_figures_match_the_package(rendered, demo_dir, path, nb):
     assert result.figures["cash_in_13w"]["value"] == round(total * 100)
 
 
-@pytest.mark.parametrize("path,nb", _cases_of("60-batch-expiry"), ids=lambda x: getattr(x, "stem", x))
+@pytest.mark.parametrize("path,nb", _cases_of("60-batch-expiry"),
+                         ids=lambda x: getattr(x, "stem", x))
 def test_expiry_figures_match_the_package(rendered, demo_dir, path, nb):
     from medrisk import batches as B
 
     result = rendered[(path.name, nb)]
     as_of = load_run(path).parameters["as_of"]
     report = B.expiry_report(load_ledger(demo_dir), as_of)
-    assert result.figures["expected_unsold_value"]["value"] == int(report.batches["expected_unsold_value"].sum())
+    assert (result.figures["expected_unsold_value"]["value"]
+            == int(report.batches["expected_unsold_value"].sum()))
     assert result.figures["blocked_batches"]["value"] == len(report.blocked)

@@ -8,7 +8,8 @@ from medrisk.config import PARAMS_DIR
 from medrisk.exceptions import ParamsError
 from medrisk.runs import RUNNER_PARAMETERS, load_run, notebook_parameters
 
-RUN_FILES = sorted(p for p in PARAMS_DIR.glob("*.yaml") if "notebooks:" in p.read_text(encoding="utf-8"))
+RUN_FILES = sorted(p for p in PARAMS_DIR.glob("*.yaml")
+                   if "notebooks:" in p.read_text(encoding="utf-8"))
 
 
 def test_there_are_run_files():
@@ -25,8 +26,10 @@ def test_each_run_file_is_valid_against_its_notebooks(path):
             assert name in declared, f"{nb} must declare {name}"
 
 
-@pytest.mark.parametrize("path", sorted(p for p in __import__("medrisk").config.NOTEBOOKS_DIR.glob("*.ipynb")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted(p for p in __import__("medrisk").config.NOTEBOOKS_DIR.glob("*.ipynb")),
+    ids=lambda p: p.name,
+)
 def test_every_notebook_parameter_has_a_type_and_help(path):
     params = notebook_parameters(path.stem)
     assert "as_of" in params and "language" in params
@@ -60,11 +63,14 @@ BASE = "run: t\nnotebooks: [10-receivables]\nparameters:\n"
 @pytest.mark.parametrize(
     "body,pattern",
     [
-        ("  as_of: '2026-10-31'\n  langauge: en\n", r"run.yaml: parameters: unknown parameter 'langauge'.*Did you mean 'language'"),
+        ("  as_of: '2026-10-31'\n  langauge: en\n",
+         r"run.yaml: parameters: unknown parameter 'langauge'.*Did you mean 'language'"),
         ("  as_of: '2026-10-31'\n  top_n: ten\n", r"'top_n' must be of type int.*got 'ten'"),
         ("  as_of: '2026-13-01'\n", r"'as_of' must be a date written YYYY-MM-DD; got '2026-13-01'"),
-        ("  as_of: '2026-10-31'\n  figures_file: x.json\n", r"'figures_file' is set by `medrisk run`"),
-        ("  as_of: '2026-10-31'\n  overdue_rate_max: yes\n", r"'overdue_rate_max' must be of type float"),
+        ("  as_of: '2026-10-31'\n  figures_file: x.json\n",
+         r"'figures_file' is set by `medrisk run`"),
+        ("  as_of: '2026-10-31'\n  overdue_rate_max: yes\n",
+         r"'overdue_rate_max' must be of type float"),
     ],
 )
 def test_mistakes_in_parameters_name_file_and_key(tmp_path, body, pattern):
@@ -91,4 +97,5 @@ def test_secrets_are_refused_in_parameter_files(tmp_path, monkeypatch):
 
 def test_overrides_are_checked_per_notebook(tmp_path):
     with pytest.raises(ParamsError, match=r"overrides.10-receivables: unknown parameter 'topn'"):
-        load_run(write(tmp_path, BASE + "  as_of: '2026-10-31'\noverrides:\n  10-receivables: {topn: 3}\n"))
+        load_run(write(tmp_path, BASE + "  as_of: '2026-10-31'\n"
+                                        "overrides:\n  10-receivables: {topn: 3}\n"))

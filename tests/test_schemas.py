@@ -6,13 +6,12 @@ import re
 
 import pandas as pd
 import pytest
+from conftest import tiny_tables
 
 from medrisk.exceptions import ValidationError
 from medrisk.ledger import Ledger
 from medrisk.schemas import RELATIONS, SCHEMAS, required_columns
 from medrisk.validation import validate_frames
-
-from conftest import tiny_tables
 
 
 def _breaking_value(check_name: str, stats: dict):
@@ -38,7 +37,8 @@ def column_rules():
     for table, model in SCHEMAS.items():
         for col_name, col in model.to_schema().columns.items():
             for check in col.checks:
-                yield pytest.param(table, col_name, check.name, _breaking_value(check.name, check.statistics),
+                yield pytest.param(table, col_name, check.name,
+                                   _breaking_value(check.name, check.statistics),
                                    id=f"{table}.{col_name}.{check.name}")
 
 
@@ -53,7 +53,8 @@ def _first_row_set(tables, table, column, value):
 def test_tiny_tables_are_valid():
     accepted, report, _ = validate_frames(tiny_tables(), strict=True)
     assert report.quarantined == 0
-    assert {t: len(df) for t, df in accepted.items()} == {t: len(df) for t, df in tiny_tables().items()}
+    assert ({t: len(df) for t, df in accepted.items()}
+            == {t: len(df) for t, df in tiny_tables().items()})
 
 
 @pytest.mark.parametrize("table,column,check,value", list(column_rules()))
@@ -178,7 +179,8 @@ def test_allocation_across_customers_is_quarantined():
     t = tiny_tables()
     t["allocations"].loc[1, "invoice_id"] = "I3"  # P2 is C2's payment, I3 is C3's invoice
     _, _, failures = validate_frames(t, strict=False)
-    assert "of customer C2 to invoice I3 of customer C3" in failures["allocations"].iloc[0]["reason"]
+    assert ("of customer C2 to invoice I3 of customer C3"
+            in failures["allocations"].iloc[0]["reason"])
 
 
 def test_missing_optional_table_is_reported_by_name():
@@ -188,5 +190,6 @@ def test_missing_optional_table_is_reported_by_name():
     del t["batches"], t["shipments"]
     ledger = Ledger.from_frames(**t)
     assert ledger.batches is None
-    with pytest.raises(MissingTableError, match=r"no 'batches' table, which is needed for expiry.*expiry_date"):
+    with pytest.raises(MissingTableError,
+                       match=r"no 'batches' table, which is needed for expiry.*expiry_date"):
         ledger.require("batches", "expiry", ["batch_id", "expiry_date"])

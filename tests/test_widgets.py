@@ -120,5 +120,6 @@ def test_worklist_filter_narrows_to_a_region():
     everyone = table.value
     region.value = region.options[1]
     assert table.value != everyone
-    n_region = calls.merge(ledger.customers[["customer_id", "region"]])["region"].eq(region.value).sum()
+    n_region = (calls.merge(ledger.customers[["customer_id", "region"]])["region"]
+                .eq(region.value).sum())
     assert f"<p>{n_region} / {len(calls)}</p>" in table.value
