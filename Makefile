@@ -46,13 +46,14 @@ report: $(STAMP) $(DEMO)/invoices.parquet
 	$(BIN)/medrisk run params/monthly-management.yaml
 
 test: $(STAMP) browser postgres $(DEMO)/invoices.parquet
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q --nbval-lax tests notebooks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check medrisk tests benchmarks
+	$(BIN)/ruff check .
 
 clean:
 	rm -rf $(VENV) data reports/*/
