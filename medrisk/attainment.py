@@ -34,6 +34,7 @@ import pandas as pd
 from medrisk.config import FEN_PER_YUAN, PARAMS_DIR
 from medrisk.exceptions import MissingTableError, ParamsError, SchemaError, SourceError
 from medrisk.forecast import AutoETS, Forecaster, _month_codes, _month_starts
+from medrisk.i18n import wan
 from medrisk.ledger import Ledger
 from medrisk.quotas import QUOTA_DIMENSIONS, _check_by, _check_choice
 from medrisk.receivables import _day_of
@@ -217,9 +218,8 @@ def _check_thresholds(data: Mapping, where: str = "thresholds") -> dict[str, flo
 
 
 def _yuan(fen) -> str:
-    fen = int(round(float(fen)))
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
+    """Money for a sentence, in 万元 (``4,439.1万``) as management reads it."""
+    return wan(int(round(float(fen))))
 
 
 def _unit_label(row, names) -> str:
@@ -273,14 +273,14 @@ def attainment_alerts(att: pd.DataFrame, thresholds: Mapping[str, float | None],
             plan, act = _yuan(r[plan_col]), _yuan(r[act_col])
             if metric == "attainment_ytd":
                 en = (f"{who}: year-to-date attainment {v:.1%} to {en_m} is below {lim:.1%} "
-                      f"(sales {act} of plan {plan} CNY).")
+                      f"(sales {act} of plan {plan} 元).")
                 zh = (f"{who}：截至{zh_m}年累计达成率 {v:.1%}，低于 {lim:.1%}"
-                      f"（实际 {act} 元，计划 {plan} 元）。")
+                      f"（实际 {act}元，计划 {plan}元）。")
             else:
                 en = (f"{who}: attainment in {en_m} {v:.1%} is below {lim:.1%} "
-                      f"(sales {act} of plan {plan} CNY).")
+                      f"(sales {act} of plan {plan} 元).")
                 zh = (f"{who}：{zh_m}达成率 {v:.1%}，低于 {lim:.1%}"
-                      f"（实际 {act} 元，计划 {plan} 元）。")
+                      f"（实际 {act}元，计划 {plan}元）。")
             out.append((att.attrs.get("as_of"), when, rule, scope, who, metric, float(v),
                         float(lim), en, zh))
     return pd.DataFrame(out, columns=_ALERT_COLUMNS)
@@ -368,9 +368,9 @@ def history_alerts(expect: pd.DataFrame, thresholds: Mapping[str, float | None])
             who = _unit_label(r, names)
             en_m, zh_m = _month_text(pd.Timestamp(r["period"]))
             act, exp_ = _yuan(r["actual"] * FEN_PER_YUAN), _yuan(r["expected"] * FEN_PER_YUAN)
-            en = (f"{who}: sales in {en_m} of {act} CNY are {-z:.1f} standard deviations below "
-                  f"the seasonal expectation of {exp_} CNY (limit {lim:g}).")
-            zh = (f"{who}：{zh_m}销售额 {act} 元，低于季节性预期 {exp_} 元 {-z:.1f} 个标准差"
+            en = (f"{who}: sales in {en_m} of {act}元 are {-z:.1f} standard deviations below "
+                  f"the seasonal expectation of {exp_}元 (limit {lim:g}).")
+            zh = (f"{who}：{zh_m}销售额 {act}元，低于季节性预期 {exp_}元 {-z:.1f} 个标准差"
                   f"（阈值 {lim:g}）。")
             out.append((expect.attrs.get("as_of"), pd.Timestamp(r["period"]), "history_sd_below",
                         "/".join(names), who, "sales_z", float(z), -float(lim), en, zh))

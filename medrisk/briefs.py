@@ -401,9 +401,9 @@ def orders_brief(book: pd.DataFrame, stuck: pd.DataFrame, perf: pd.DataFrame,
     b.cards = [
         {"label": "在手订单" if zh else "Open order book", "value": wan(value),
          "delta": f"{len(book)}"},
-        {"label": "滞留订单" if zh else "Stuck orders", "value": f"{len(stuck)}"},
+        {"label": "滞留订单" if zh else "Stuck orders", "value": f"{len(stuck):,}"},
         {"label": "折扣超标订单行" if zh else "Lines outside the discount band",
-         "value": f"{len(outside)}"},
+         "value": f"{len(outside):,}"},
     ]
     lead = ""
     if top is not None:
@@ -451,11 +451,11 @@ def collections_brief(calls: pd.DataFrame, tasks: pd.DataFrame, disputes: pd.Dat
                  "pay_total": (total_pay, "fen")}
     zh = language == "zh"
     b.cards = [
-        {"label": "今日待联系客户" if zh else "Calls due today", "value": f"{len(calls)}",
+        {"label": "今日待联系客户" if zh else "Calls due today", "value": f"{len(calls):,}",
          "delta": (f"{collectors} 名催收人" if zh else f"{collectors} collectors")},
         {"label": "涉及逾期金额" if zh else "Overdue behind the calls", "value": wan(overdue)},
-        {"label": "到期催收动作" if zh else "Dunning actions due", "value": f"{len(tasks)}"},
-        {"label": "争议发票" if zh else "Disputed invoices", "value": f"{len(disputes)}"},
+        {"label": "到期催收动作" if zh else "Dunning actions due", "value": f"{len(tasks):,}"},
+        {"label": "争议发票" if zh else "Disputed invoices", "value": f"{len(disputes):,}"},
     ]
     b.points = [
         (f"今日 {collectors} 名催收人共需联系 {len(calls)} 家客户，"
@@ -542,9 +542,9 @@ def expiry_brief(report, allocation, language: str = "zh") -> Brief:
     b.cards = [
         {"label": "库存金额(标价)" if zh else "Stock at list price", "value": wan(stock)},
         {"label": "预计过期未售" if zh else "Expected to expire unsold", "value": wan(unsold)},
-        {"label": "近效期批次" if zh else "Near-expiry batches", "value": f"{near}"},
+        {"label": "近效期批次" if zh else "Near-expiry batches", "value": f"{near:,}"},
         {"label": "冻结批次(待检/不合格)" if zh else "Blocked batches",
-         "value": f"{len(report.blocked)}"},
+         "value": f"{len(report.blocked):,}"},
     ]
     b.points = [
         (f"库存按标价计 {wan(stock)} 元，按预计需求先到期先出，"

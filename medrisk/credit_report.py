@@ -137,7 +137,7 @@ def _brief(bt, tiers: pd.DataFrame, flagged: pd.DataFrame, breaches: pd.DataFram
     }
     zh = language == "zh"
     b.cards = [
-        {"label": "高风险客户" if zh else "High-risk customers", "value": f"{high_customers}"},
+        {"label": "高风险客户" if zh else "High-risk customers", "value": f"{high_customers:,}"},
         {"label": "高风险敞口" if zh else "High-risk exposure", "value": wan(high_exposure),
          "delta": ((f"占应收 {pct(high_exposure / total_exposure)}" if zh else
                     f"{pct(high_exposure / total_exposure)} of receivables")

@@ -51,6 +51,9 @@ def base_layout(fig: go.Figure, title: str, *, y_title: str = "", x_title: str =
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
         hoverlabel={"font": {"family": FONT}},
     )
+    # 12,000 rather than 12k: on a 万元 axis "k" would read as thousands of 万
+    fig.update_xaxes(exponentformat="none", separatethousands=True)
+    fig.update_yaxes(exponentformat="none", separatethousands=True)
     if y_title:
         fig.update_yaxes(title_text=y_title)
     if x_title:
@@ -472,12 +475,23 @@ def expiry_chart(by_warehouse: pd.DataFrame, language: str = "zh") -> go.Figure:
                        y_title=t("unit.wan", language), height=380)
 
 
-def collector_chart(calls: pd.DataFrame, language: str = "zh") -> go.Figure:
-    """Plot calls due and the overdue money behind them, per collector (万元)."""
+def collector_chart(calls: pd.DataFrame, language: str = "zh", top: int = 25) -> go.Figure:
+    """Plot calls due and the overdue money behind them, per collector (万元).
+
+    The ``top`` collectors by overdue money get a bar each; the rest share one
+    bar ("other N collectors"), so a team of a hundred stays readable.
+    """
     zh = language == "zh"
     g = (calls.groupby("collector_name", sort=False)
          .agg(calls=("customer_id", "size"), overdue=("overdue_amount", "sum"))
-         .sort_values("overdue"))
+         .sort_values("overdue", ascending=False))
+    if len(g) > top:
+        rest = g.iloc[top:]
+        label = f"其余 {len(rest)} 名催收人" if zh else f"Other {len(rest)} collectors"
+        g = pd.concat([g.iloc[:top], pd.DataFrame({"calls": [int(rest["calls"].sum())],
+                                                   "overdue": [rest["overdue"].sum()]},
+                                                  index=[label])])
+    g = g.iloc[::-1]  # the largest at the top of the chart
     fig = go.Figure(go.Bar(
         y=g.index.astype(str), x=g["overdue"].to_numpy(dtype=float) / 1_000_000, orientation="h",
         marker_color="#e76f51", text=[f"{n}{'家' if zh else ' calls'}" for n in g["calls"]],

@@ -64,3 +64,14 @@ def test_threshold_chart_in_english_starts_at_the_cheapest_without_a_current(cos
     assert fig.layout.annotations[0].text.startswith(
         f"Threshold {costs['threshold'].iloc[best]:.2f}:")
     assert "drag the slider" in fig.layout.title.text
+
+
+def test_collector_chart_keeps_the_top_collectors_and_sums_the_rest():
+    calls = pd.DataFrame({"collector_name": [f"C{i:02d}" for i in range(40) for _ in range(2)],
+                          "customer_id": [f"K{i}" for i in range(80)],
+                          "overdue_amount": np.repeat(np.arange(40) * 1_000_000, 2)})
+    fig = plots.collector_chart(calls, "en", top=10)
+    bars = fig.data[0]
+    assert len(bars.y) == 11 and bars.y[0] == "Other 30 collectors" and bars.y[-1] == "C39"
+    assert float(np.sum(bars.x)) == pytest.approx(calls["overdue_amount"].sum() / 1_000_000)
+    assert bars.text[0] == "60 calls"
