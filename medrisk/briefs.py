@@ -458,14 +458,14 @@ def collections_brief(calls: pd.DataFrame, tasks: pd.DataFrame, disputes: pd.Dat
         {"label": "争议发票" if zh else "Disputed invoices", "value": f"{len(disputes):,}"},
     ]
     b.points = [
-        (f"今日 {collectors} 名催收人共需联系 {len(calls)} 家客户，"
+        (f"今日 {collectors} 名催收人共需联系 {len(calls):,} 家客户，"
          f"涉及逾期 {wan(overdue)} 元，按优先级排序。" if zh else
-         f"{collectors} collectors have {len(calls)} customer calls today, "
+         f"{collectors} collectors have {len(calls):,} customer calls today, "
          f"covering {wan(overdue)} 元 overdue, in priority order."),
-        (f"按催收阶段今日应执行 {len(tasks)} 项动作；"
-         f"{len(disputes)} 张争议发票转争议处理队列。" if zh else
-         f"The dunning schedule has {len(tasks)} actions due today; "
-         f"{len(disputes)} disputed invoices go to the dispute queue."),
+        (f"按催收阶段今日应执行 {len(tasks):,} 项动作；"
+         f"{len(disputes):,} 张争议发票转争议处理队列。" if zh else
+         f"The dunning schedule has {len(tasks):,} actions due today; "
+         f"{len(disputes):,} disputed invoices go to the dispute queue."),
         (f"本期回款挂钩薪酬合计 {wan(total_pay)} 元。" if zh else
          f"Collection-linked pay for the period totals {wan(total_pay)} 元."),
     ]

@@ -478,27 +478,29 @@ def expiry_chart(by_warehouse: pd.DataFrame, language: str = "zh") -> go.Figure:
 def collector_chart(calls: pd.DataFrame, language: str = "zh", top: int = 25) -> go.Figure:
     """Plot calls due and the overdue money behind them, per collector (万元).
 
-    The ``top`` collectors by overdue money get a bar each; the rest share one
-    bar ("other N collectors"), so a team of a hundred stays readable.
+    The ``top`` collectors by overdue money get a bar each; the title says
+    what the others hold together, so a team of a hundred stays readable.
     """
     zh = language == "zh"
     g = (calls.groupby("collector_name", sort=False)
          .agg(calls=("customer_id", "size"), overdue=("overdue_amount", "sum"))
          .sort_values("overdue", ascending=False))
+    title = ("各催收人今日待联系客户的逾期金额" if zh
+             else "Overdue money behind today's calls, per collector")
     if len(g) > top:
         rest = g.iloc[top:]
-        label = f"其余 {len(rest)} 名催收人" if zh else f"Other {len(rest)} collectors"
-        g = pd.concat([g.iloc[:top], pd.DataFrame({"calls": [int(rest["calls"].sum())],
-                                                   "overdue": [rest["overdue"].sum()]},
-                                                  index=[label])])
+        money = f"{rest['overdue'].sum() / 1_000_000:,.1f}万"
+        n_calls = int(rest["calls"].sum())
+        title += (f"（前{top}名；其余 {len(rest)} 名共 {n_calls:,} 家、{money}）" if zh
+                  else f" (top {top}; the other {len(rest)}: {n_calls:,} calls, {money})")
+        g = g.iloc[:top]
     g = g.iloc[::-1]  # the largest at the top of the chart
     fig = go.Figure(go.Bar(
         y=g.index.astype(str), x=g["overdue"].to_numpy(dtype=float) / 1_000_000, orientation="h",
         marker_color="#e76f51", text=[f"{n}{'家' if zh else ' calls'}" for n in g["calls"]],
         textposition="outside", hovertemplate="%{y}: %{x:,.1f}万<extra></extra>"))
-    return base_layout(fig, "各催收人今日待联系客户的逾期金额" if zh
-                       else "Overdue money behind today's calls, per collector",
-                       x_title=t("unit.wan", language), height=max(340, 26 * len(g) + 140))
+    return base_layout(fig, title, x_title=t("unit.wan", language),
+                       height=max(340, 26 * len(g) + 140))
 
 
 def _threshold_text(row: pd.Series, language: str) -> str:

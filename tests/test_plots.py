@@ -72,6 +72,7 @@ def test_collector_chart_keeps_the_top_collectors_and_sums_the_rest():
                           "overdue_amount": np.repeat(np.arange(40) * 1_000_000, 2)})
     fig = plots.collector_chart(calls, "en", top=10)
     bars = fig.data[0]
-    assert len(bars.y) == 11 and bars.y[0] == "Other 30 collectors" and bars.y[-1] == "C39"
-    assert float(np.sum(bars.x)) == pytest.approx(calls["overdue_amount"].sum() / 1_000_000)
-    assert bars.text[0] == "60 calls"
+    assert len(bars.y) == 10 and bars.y[-1] == "C39" and bars.y[0] == "C30"
+    rest = calls["overdue_amount"][calls["collector_name"] < "C30"].sum() / 1_000_000
+    assert fig.layout.title.text.endswith(f"(top 10; the other 30: 60 calls, {rest:,.1f}万)")
+    assert bars.text[0] == "2 calls"
