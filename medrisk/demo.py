@@ -31,7 +31,7 @@ Each customer has two hidden logits:
 
 Observable traces of the hidden habit: the customer's own payment history,
 and the credit limit (set at about a year's purchases x terms / 365 x
-U(2.0, 3.0) x exp(-0.25 x (late_logit - type base))).$
+U(2.0, 3.0) x exp(-0.25 x (late_logit - type base))).
 
 Per invoice, with ``rel`` = log(amount) - the customer's mean log amount
 (clipped to +-2.5), ``dec`` = issued in December (year-end push stock),
