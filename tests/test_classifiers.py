@@ -48,3 +48,24 @@ def test_scorecard_points_table():
     assert risky["points"].iloc[0] > risky["points"].iloc[-2]
     pts = card.score_points(X)
     assert np.corrcoef(pts, X[:, 0])[0, 1] < -0.8
+
+
+def test_trees_use_one_openmp_thread_unless_asked(monkeypatch):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = (X[:, 0] + rng.normal(size=300) > 0).astype(int)
+    seen = []
+    clf = BoostedRiskClassifier(max_iter=5)
+    real = clf._fit_trees
+
+    def spy(*args):
+        from threadpoolctl import threadpool_info
+
+        seen.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp")
+        return real(*args)
+
+    monkeypatch.setattr(clf, "_fit_trees", spy)
+    clf.fit(X, y)
+    assert seen and set(seen) == {1}, seen
+    with pytest.raises(ValueError, match="n_threads == 0, must be >= 1"):
+        BoostedRiskClassifier(n_threads=0).fit(X, y)
