@@ -169,6 +169,18 @@ _LABELS: dict[str, tuple[str, str]] = {
     "status.written_off": ("已核销坏账", "Written off"),
     "status.credit_balance": ("贷方余额", "Credit balance"),
     "bucket.not_due": ("未到期", "Not due"),
+    # models and levels in the back-test tables (present.table kind "label:model" / "label:level")
+    "model.gbm": ("梯度提升模型", "Gradient boosting"),
+    "model.scorecard": ("评分卡", "Scorecard"),
+    "model.baseline": ("基准：客户历史逾期率", "Baseline: own past late rate"),
+    "model.AutoETS": ("指数平滑(ETS)", "Exponential smoothing (ETS)"),
+    "model.SeasonalNaive": ("季节性朴素(去年同月)", "Seasonal naive (same month last year)"),
+    "model.Naive": ("朴素(上月值)", "Naive (last month)"),
+    "model.HistoricAverage": ("历史均值", "Historic average"),
+    "model.cash_in_forecast": ("回款预测", "Cash-in forecast"),
+    "model.naive": ("朴素(近8周均值)", "Naive (last 8 weeks' average)"),
+    "level.series": ("各明细序列", "Each series"),
+    "level.total": ("合计", "Total"),
     # headline figures of the reports (the run index shows them)
     "over_180": ("逾期超180天", "Over 180 days past due"),
     "long_delinquents": ("长期拖欠客户", "Long-term delinquent customers"),

@@ -305,13 +305,8 @@ def attainment_chart(att: pd.DataFrame, by: str, language: str = "zh",
     return base_layout(fig, title or default, height=max(340, 34 * len(last) + 140))
 
 
-_MODEL_NAMES = {"gbm": ("梯度提升模型", "Gradient boosting"), "scorecard": ("评分卡", "Scorecard"),
-                "baseline": ("基准：客户历史逾期率", "Baseline: own past late rate")}
-
-
 def _model_name(m: str, language: str) -> str:
-    zh, en = _MODEL_NAMES.get(m, (m, m))
-    return zh if language == "zh" else en
+    return t(f"model.{m}", language)
 
 
 def roc_chart(scores: pd.DataFrame, models: Sequence[str], language: str = "zh",

@@ -116,7 +116,7 @@ def show(fig) -> None:
     fig.show()
 
 
-def _cell(value, kind: str) -> str:
+def _cell(value, kind: str, language: str = "zh") -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return "—"
     if kind == "money":
@@ -131,6 +131,8 @@ def _cell(value, kind: str) -> str:
         return f"{float(value):,.3f}"
     if kind == "date":
         return pd.Timestamp(value).strftime("%Y-%m-%d")
+    if kind.startswith("label:"):  # a code shown by its label, e.g. label:model -> "model.gbm"
+        return html.escape(t(f"{kind[len('label:'):]}.{value}", language))
     return html.escape(str(value))
 
 
@@ -143,7 +145,9 @@ def table(frame: pd.DataFrame, columns: Mapping[str, tuple[str, str]], language:
     frame : DataFrame
     columns : dict
         Column -> (label key, kind) with kind one of money (fen shown as 元),
-        pct, int, float, date, text.
+        pct, int, float, float3, date, text, or ``label:<prefix>`` (a code shown
+        by its zh/en label ``<prefix>.<code>``, e.g. ``label:model`` turns
+        ``gbm`` into 梯度提升模型; unknown codes show as they are).
     language : {"zh", "en"}
     max_rows : int, default=25
         Longer frames show their first ``max_rows`` rows, and a line says how
@@ -158,7 +162,7 @@ def table(frame: pd.DataFrame, columns: Mapping[str, tuple[str, str]], language:
         values = rec._asdict()
         cells = "".join(
             f"<td class='{'num' if kind in ('money', 'pct', 'int', 'float', 'float3') else ''}'>"
-            f"{_cell(values[col], kind)}</td>"
+            f"{_cell(values[col], kind, language)}</td>"
             for col, (_, kind) in columns.items()
         )
         rows.append(f"<tr>{cells}</tr>")

@@ -68,3 +68,14 @@ def test_recorder_writes_figures_with_both_labels(tmp_path):
     assert saved["figures"]["open_ar"] == {"value": 123, "label_zh": "应收余额",
                                            "label_en": "Open receivables", "unit": "fen"}
     present.Recorder("", "x")("open_ar", 1)  # no path: records nothing, raises nothing
+
+
+def test_codes_are_shown_by_their_label_in_each_language(shown):
+    f = pd.DataFrame({"model": ["gbm", "AutoETS", "mystery"], "level": ["total", "series", "x"]})
+    cols = {"model": ("model", "label:model"), "level": ("dimension", "label:level")}
+    present.table(f, cols, "zh")
+    present.table(f, cols, "en")
+    assert "<td class=''>梯度提升模型</td>" in shown[0] and "<td class=''>合计</td>" in shown[0]
+    assert "<td class=''>Exponential smoothing (ETS)</td>" in shown[1]
+    assert "<td class=''>Each series</td>" in shown[1]
+    assert "<td class=''>mystery</td>" in shown[1], "an unknown code shows as it is"
