@@ -96,3 +96,11 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
 @pytest.fixture
 def tables():
     return tiny_tables()
+
+
+@pytest.fixture(scope="session")
+def demo20k():
+    """The 20,000-invoice demo company (seed 0), built once per test process. Read-only."""
+    from medrisk.demo import make_demo
+
+    return make_demo(n_invoices=20_000, seed=0)

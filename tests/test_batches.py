@@ -19,7 +19,6 @@ from medrisk.batches import (
     sku_demand,
     stock_coverage,
 )
-from medrisk.demo import make_demo
 from medrisk.exceptions import MissingTableError, ParamsError
 from medrisk.ledger import Ledger
 
@@ -240,8 +239,8 @@ def test_near_expiry_takers_prefers_good_payers():
 
 # --------------------------------------------------------------------------- the demo company
 @pytest.fixture(scope="module")
-def demo():
-    return make_demo(n_invoices=20_000, seed=0).ledger
+def demo(demo20k):
+    return demo20k.ledger
 
 
 def test_demo_expiry_report_adds_up(demo):

@@ -12,7 +12,6 @@ from medrisk.cashflow import (
     cash_in_forecast,
     recent_sales_forecast,
 )
-from medrisk.demo import make_demo
 from medrisk.exceptions import ParamsError
 from medrisk.ledger import Ledger
 from medrisk.payoutlook import cash_periods
@@ -23,8 +22,8 @@ DRAWS = 60
 
 
 @pytest.fixture(scope="module")
-def company():
-    return make_demo(n_invoices=20_000, seed=0)
+def company(demo20k):
+    return demo20k
 
 
 @pytest.fixture(scope="module")

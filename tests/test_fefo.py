@@ -8,7 +8,6 @@ import pytest
 from batch_fixtures import AS_OF, _orders, batch_rows, day, demand, make_ledger
 
 from medrisk.batches import batch_expiry
-from medrisk.demo import make_demo
 from medrisk.exceptions import ParamsError
 from medrisk.fefo import fefo_allocate
 
@@ -73,8 +72,8 @@ def test_shipped_part_of_a_line_is_not_allocated_again_and_min_days_left():
 
 # --------------------------------------------------------------------------- the demo company
 @pytest.fixture(scope="module")
-def demo():
-    return make_demo(n_invoices=20_000, seed=0).ledger
+def demo(demo20k):
+    return demo20k.ledger
 
 
 def test_demo_fefo_invariants(demo):

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from medrisk.cashflow import cash_in_forecast
-from medrisk.demo import make_demo
 from medrisk.exceptions import ParamsError
 from medrisk.payoutlook import cash_periods, payment_outlook
 
@@ -17,8 +16,8 @@ DRAWS = 60
 
 
 @pytest.fixture(scope="module")
-def company():
-    return make_demo(n_invoices=20_000, seed=0)
+def company(demo20k):
+    return demo20k
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from medrisk.demo import make_demo
 from medrisk.paytiming import (
     _run_cut,
     _run_snap,
@@ -19,8 +18,8 @@ AS_OF = pd.Timestamp("2026-04-30")
 
 
 @pytest.fixture(scope="module")
-def company():
-    return make_demo(n_invoices=20_000, seed=0)
+def company(demo20k):
+    return demo20k
 
 
 @pytest.fixture(scope="module")
