@@ -255,7 +255,7 @@ def _high_risk(ledger: Ledger, as_of, th) -> tuple[int, int]:
     model = C.CreditModel(model="gbm", late_after_days=th.late_after_days).fit(ledger, as_of)
     scores = model.score_customers(ledger, as_of, lgd=th.lgd)
     tiers = T.assign_tiers(scores["probability"], th)
-    flagged = np.asarray(pd.Series(tiers).isin(T.TIERS[T.TIERS.index(th.flag_tier):]))
+    flagged = np.asarray(pd.Series(tiers).isin(th.flag_tiers))
     exposure = scores["exposure"].to_numpy()
     return int(exposure[flagged].sum()), int((flagged & (exposure > 0)).sum())
 

@@ -88,8 +88,7 @@ def credit_report(ledger: Ledger, as_of, *, model: str = "gbm", thresholds_file:
     tiers = T.tier_summary(scores, th)
     costs = T.threshold_table(scores, lgd=th.lgd, margin_rate=th.margin_rate,
                               goodwill_yuan=th.goodwill_yuan)
-    flag_tiers = list(T.TIERS[T.TIERS.index(th.flag_tier):])
-    flagged = (scores[scores["tier"].isin(flag_tiers) & (scores["exposure"] > 0)]
+    flagged = (scores[scores["tier"].isin(th.flag_tiers) & (scores["exposure"] > 0)]
                .sort_values("exposure_at_risk", ascending=False).head(top_n))
     why = T.reasons(fitted, scores.set_index("customer_id"), n=3,
                     customer_ids=flagged["customer_id"].tolist())

@@ -111,6 +111,11 @@ class RiskThresholds:
         """Probability at or above which a customer is flagged."""
         return float(getattr(self, self.flag_tier))
 
+    @property
+    def flag_tiers(self) -> tuple[str, ...]:
+        """The tiers that are flagged: ``flag_tier`` and those above it."""
+        return TIERS[TIERS.index(self.flag_tier):]
+
     def bounds(self) -> tuple[float, float, float]:
         """Return the three tier bounds."""
         return (float(self.medium), float(self.high), float(self.very_high))

@@ -192,3 +192,8 @@ def test_metrics_on_known_cases():
     assert lt["n"].sum() == len(p) and lt["bad_rate"].is_monotonic_decreasing
     with pytest.raises(ParamsError, match=r"strategy='median' is not supported"):
         expected_calibration_error(yy, p, strategy="median")
+
+
+def test_flag_tiers_are_the_flag_tier_and_above():
+    assert RiskThresholds(flag_tier="high").flag_tiers == ("high", "very_high")
+    assert RiskThresholds(flag_tier="medium").flag_tiers == ("medium", "high", "very_high")
