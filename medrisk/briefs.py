@@ -43,11 +43,16 @@ class Brief:
         Summary sentences.
     figures : dict
         key -> (value, unit) for the recorder; units "fen", "share", "days", "count".
+    warnings : DataFrame or None
+        The metric warnings the summary counts (:func:`medrisk.alerts.warnings`),
+        for the report to list without computing them again; None when none
+        were asked for.
     """
 
     cards: list[dict[str, str]] = field(default_factory=list)
     points: list[str] = field(default_factory=list)
     figures: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    warnings: pd.DataFrame | None = None
 
 
 def period_bounds(as_of) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:
@@ -114,8 +119,9 @@ def receivables_brief(ledger: Ledger, as_of, language: str = "zh",
                 if len(aging) else 0)
     open_ar = int(now["closing_ar"])
     overdue = int(now["closing_overdue_ar"])
-    n_warn = len(A.warnings(ledger, end, dict(thresholds or {}))) if thresholds else 0
-    b = Brief()
+    warn = A.warnings(ledger, end, dict(thresholds)) if thresholds else None
+    n_warn = 0 if warn is None else len(warn)
+    b = Brief(warnings=warn)
     b.figures = {
         "open_ar": (open_ar, "fen"),
         "overdue_ar": (overdue, "fen"),
@@ -293,7 +299,6 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
     warnings : DataFrame
         Receivables warnings and plan alerts together, with message_zh / message_en.
     """
-    from medrisk import alerts as A
     from medrisk import attainment as At
     from medrisk import cashflow as CF
     from medrisk import kpis as K
@@ -325,8 +330,7 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
     plan_ytd, actual_ytd = int(last["plan_ytd"].sum()), int(last["actual_ytd"].sum())
     ytd = ytd_at(periods[-1])
     ytd_before = ytd_at(periods[-2]) if len(periods) > 1 else float("nan")
-    warn = pd.concat([A.warnings(ledger, end, dict(thresholds or {})) if thresholds else None,
-                      At.plan_alerts(ledger, end, by="region")], ignore_index=True)
+    warn = pd.concat([rec.warnings, At.plan_alerts(ledger, end, by="region")], ignore_index=True)
     b = Brief()
     b.figures = dict(rec.figures)
     b.figures.update({"high_risk_exposure": (high_exposure, "fen"),
