@@ -284,11 +284,6 @@ class BoostedRiskClassifier(_CalibratedRiskClassifier):
     def _fit_base(self, X, y):
         check_scalar(self.n_threads, "n_threads", int, min_val=1)
         cats = self._cat_mask if self._cat_mask.any() else None
-        with self._threads():
-            self._fit_trees(X, y, cats)
-        self.n_iter_ = self.model_.n_iter_
-
-    def _fit_trees(self, X, y, cats):
         self.model_ = HistGradientBoostingClassifier(
             learning_rate=self.learning_rate,
             max_iter=self.max_iter,
@@ -298,7 +293,10 @@ class BoostedRiskClassifier(_CalibratedRiskClassifier):
             categorical_features=cats,
             early_stopping=False,
             random_state=self.random_state,
-        ).fit(X, y)
+        )
+        with self._threads():
+            self.model_.fit(X, y)
+        self.n_iter_ = self.model_.n_iter_
 
     def _raw(self, X):
         with self._threads():

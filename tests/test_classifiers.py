@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
@@ -56,15 +57,15 @@ def test_trees_use_one_openmp_thread_unless_asked(monkeypatch):
     y = (X[:, 0] + rng.normal(size=300) > 0).astype(int)
     seen = []
     clf = BoostedRiskClassifier(max_iter=5)
-    real = clf._fit_trees
+    real = HistGradientBoostingClassifier.fit
 
-    def spy(*args):
+    def spy(self, *args):
         from threadpoolctl import threadpool_info
 
         seen.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp")
-        return real(*args)
+        return real(self, *args)
 
-    monkeypatch.setattr(clf, "_fit_trees", spy)
+    monkeypatch.setattr(HistGradientBoostingClassifier, "fit", spy)
     clf.fit(X, y)
     assert seen and set(seen) == {1}, seen
     with pytest.raises(ValueError, match="n_threads == 0, must be >= 1"):
