@@ -217,7 +217,7 @@ def _check_thresholds(data: Mapping, where: str = "thresholds") -> dict[str, flo
     return out
 
 
-def _yuan(fen) -> str:
+def _wan_text(fen) -> str:
     """Money for a sentence, in 万元 (``4,439.1万``) as management reads it."""
     return wan(int(round(float(fen))))
 
@@ -270,7 +270,7 @@ def attainment_alerts(att: pd.DataFrame, thresholds: Mapping[str, float | None],
             if pd.isna(v) or not v < lim:
                 continue
             who = _unit_label(r, names)
-            plan, act = _yuan(r[plan_col]), _yuan(r[act_col])
+            plan, act = _wan_text(r[plan_col]), _wan_text(r[act_col])
             if metric == "attainment_ytd":
                 en = (f"{who}: year-to-date attainment {v:.1%} to {en_m} is below {lim:.1%} "
                       f"(sales {act} of plan {plan} 元).")
@@ -367,7 +367,7 @@ def history_alerts(expect: pd.DataFrame, thresholds: Mapping[str, float | None])
                 continue
             who = _unit_label(r, names)
             en_m, zh_m = _month_text(pd.Timestamp(r["period"]))
-            act, exp_ = _yuan(r["actual"] * FEN_PER_YUAN), _yuan(r["expected"] * FEN_PER_YUAN)
+            act, exp_ = _wan_text(r["actual"] * FEN_PER_YUAN), _wan_text(r["expected"] * FEN_PER_YUAN)
             en = (f"{who}: sales in {en_m} of {act}元 are {-z:.1f} standard deviations below "
                   f"the seasonal expectation of {exp_}元 (limit {lim:g}).")
             zh = (f"{who}：{zh_m}销售额 {act}元，低于季节性预期 {exp_}元 {-z:.1f} 个标准差"
