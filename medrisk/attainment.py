@@ -367,7 +367,8 @@ def history_alerts(expect: pd.DataFrame, thresholds: Mapping[str, float | None])
                 continue
             who = _unit_label(r, names)
             en_m, zh_m = _month_text(pd.Timestamp(r["period"]))
-            act, exp_ = _wan_text(r["actual"] * FEN_PER_YUAN), _wan_text(r["expected"] * FEN_PER_YUAN)
+            act = _wan_text(r["actual"] * FEN_PER_YUAN)
+            exp_ = _wan_text(r["expected"] * FEN_PER_YUAN)
             en = (f"{who}: sales in {en_m} of {act}元 are {-z:.1f} standard deviations below "
                   f"the seasonal expectation of {exp_}元 (limit {lim:g}).")
             zh = (f"{who}：{zh_m}销售额 {act}元，低于季节性预期 {exp_}元 {-z:.1f} 个标准差"
