@@ -313,7 +313,7 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
     prev_exposure, _ = _high_risk(ledger, prev_end, th)
     open_ar = rec.figures["open_ar"][0]
     fc = Sa.forecast_sales(ledger, end, by=None, h=3)
-    total = fc[fc["unique_id"] == "total"] if "total" in set(fc["unique_id"]) else fc
+    total = fc[fc["unique_id"] == Sa.TOTAL_ID]
     next3 = int(round(float(total["mean"].sum()) * 100))
     cash = CF.cash_in_forecast(ledger, end, horizon="3M", sales_forecast=fc)
     cash3 = int(round(float(cash.loc[cash["component"] == "total", "mean"].sum()) * 100))
