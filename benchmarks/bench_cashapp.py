@@ -24,9 +24,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from medrisk import cashapp
-from medrisk.cashapp import apply_cash
-from medrisk.ledger import Ledger
+from medrisk.data import Ledger
+from medrisk.receivables import _cashapp as cashapp
+from medrisk.receivables import apply_cash
 
 _ROUNDS = [0]
 _maintain = cashapp._Engine.maintain
@@ -159,7 +159,7 @@ def main(argv: list[str]) -> None:
         print(f"built {name} in {built:.1f}s; apply_cash {seconds[0]:.2f}s", flush=True)
     if "--demo" in argv:
         try:
-            from medrisk.demo import make_ledger
+            from medrisk.data.demo import make_ledger
         except ImportError as exc:
             print(f"medrisk.demo not available: {exc}")
         else:

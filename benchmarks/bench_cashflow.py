@@ -22,12 +22,12 @@ import time
 import numpy as np
 import pandas as pd
 
-from medrisk import batches as B
-from medrisk import cashflow as C
-from medrisk import fefo as F
-from medrisk import paytiming as PT
+from medrisk import cash as C
+from medrisk import cash as PT
 from medrisk import receivables as R
-from medrisk.demo import make_ledger
+from medrisk import supply as B
+from medrisk import supply as F
+from medrisk.data.demo import make_ledger
 
 
 def timed(label: str, fn, *args, **kw):

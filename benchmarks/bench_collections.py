@@ -22,11 +22,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from medrisk.demo import make_demo
-from medrisk.dunning import due_actions
-from medrisk.priority import score_invoices
+from medrisk.data.demo import make_demo
+from medrisk.dunning import build_worklists, due_actions, score_invoices
 from medrisk.receivables import prepare
-from medrisk.worklists import build_worklists
 
 
 def _timed(label: str, fn):

@@ -25,12 +25,9 @@ import time
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from medrisk.credit import CreditModel
-from medrisk.demo import make_demo
-from medrisk.features import invoice_features
-from medrisk.labels import labels
+from medrisk.credit import CreditModel, classification_metrics, invoice_features, labels
+from medrisk.data.demo import make_demo
 from medrisk.receivables import prepare
-from medrisk.thresholds import classification_metrics
 
 CUTOFF = "2025-10-31"
 

@@ -26,7 +26,7 @@ def _peak_mb() -> float:
 
 def _one(step: str, n: int, seed: int, out: str) -> dict:
     """Run one step in this process and return its figures."""
-    from medrisk.demo import make_demo, write_demo
+    from medrisk.data.demo import make_demo, write_demo
 
     base = _peak_mb()
     t0 = time.perf_counter()

@@ -23,9 +23,15 @@ import time
 import numpy as np
 import pandas as pd
 
-from medrisk.demo import make_ledger
-from medrisk.quotas import growth_scenario, quota_basis
-from medrisk.sales import TOTAL_ID, backtest_sales, forecast_sales, monthly_sales
+from medrisk.data.demo import make_ledger
+from medrisk.planning import (
+    TOTAL_ID,
+    backtest_sales,
+    forecast_sales,
+    growth_scenario,
+    monthly_sales,
+    quota_basis,
+)
 
 AS_OF = "2026-10-31"
 

@@ -15,8 +15,8 @@ import shutil
 import tempfile
 import time
 
-from medrisk.demo import make_demo
-from medrisk.io import load_ledger, write_tables
+from medrisk.data import load_ledger, write_tables
+from medrisk.data.demo import make_demo
 
 
 def peak_gib() -> float:

@@ -24,8 +24,8 @@ import pandas as pd
 
 from medrisk import orders as O
 from medrisk import receivables as R
-from medrisk import trace as T
-from medrisk.demo import make_ledger
+from medrisk import supply as T
+from medrisk.data.demo import make_ledger
 
 
 def _timed(label: str, fn, *args, **kw):

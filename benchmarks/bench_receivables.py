@@ -27,11 +27,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from medrisk import alerts as A
-from medrisk import kpis as K
-from medrisk import rankings as Rk
-from medrisk import receivables as R
-from medrisk.ledger import Ledger
+from medrisk import receivables as A
+from medrisk import receivables as K
+from medrisk import receivables as Rk
+from medrisk.data import Ledger
+from medrisk.receivables import _engine as R
 
 EDGES = (0, 30, 60, 90, 180, 365)
 LABELS = ["not_due", "1-30", "31-60", "61-90", "91-180", "181-365", "over_365"]
@@ -270,7 +270,7 @@ def main(n_invoices: int = 1_000_000, months: int = 36, seed: int = 0,
          source: str = "demo", compare: bool = True) -> pd.DataFrame:
     t = time.perf_counter()
     if source == "demo":
-        from medrisk.demo import make_ledger
+        from medrisk.data.demo import make_ledger
 
         ledger = make_ledger(n_invoices=n_invoices, seed=seed)
     else:

@@ -8,9 +8,8 @@ date.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from medrisk.data import Ledger, load_ledger, write_tables
 from medrisk.exceptions import MedriskError
-from medrisk.io import load_ledger, write_tables
-from medrisk.ledger import Ledger
 from medrisk.receivables import aging, aging_series, open_items
 
 try:

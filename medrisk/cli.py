@@ -40,7 +40,7 @@ def demo_data(
     schema: str = typer.Option(None, "--schema", help="Database schema to write into."),
 ) -> None:
     """Write a demo medical-device company as files load_ledger reads, or into a database."""
-    from medrisk import demo
+    from medrisk.data import demo
 
     if out is None and to_db is None:
         out = Path("data/demo")
@@ -49,7 +49,8 @@ def demo_data(
             path = demo.write_demo(out, n_invoices=invoices, seed=seed, fmt=fmt, end=end)
             typer.echo(f"demo company ({invoices:,} invoices, seed {seed}) written to {path}")
         if to_db is not None:
-            from medrisk import dbconnect, dbwrite
+            from medrisk.data.db import _connect as dbconnect
+            from medrisk.data.db import _write as dbwrite
 
             company = demo.make_demo(n_invoices=invoices, seed=seed, end=end)
             written = dbwrite.write_tables_to_db(company.ledger, to_db, schema=schema,
@@ -72,7 +73,7 @@ def validate(
 
     Exits 0 when every row was accepted, 1 when rows were quarantined, 2 on an error.
     """
-    from medrisk.io import load_ledger
+    from medrisk.data import load_ledger
 
     try:
         ledger = load_ledger(source, mapping, strict=strict, quarantine_dir=quarantine,
@@ -106,7 +107,7 @@ def run_cmd(
     still run; the index says which), 2 when the run could not start (bad
     parameters, missing data).
     """
-    from medrisk.reporting import run
+    from medrisk.reports import run
 
     try:
         result = run(params, as_of=as_of, data=data, out=out)

@@ -1,4 +1,4 @@
-"""Helpers shared by the batch tests (tests/test_batches.py, tests/test_fefo.py).
+"""Helpers shared by the batch tests (tests/supply/test_expiry.py, tests/supply/test_fefo.py).
 
 A small valid ledger around given supply tables, batch and order rows given
 by days from ``AS_OF``, and a demand frame.
@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from medrisk.ledger import Ledger
-from medrisk.schemas import SCHEMAS
+from medrisk.data import SCHEMAS, Ledger
 
 AS_OF = pd.Timestamp("2026-06-30")
 D = pd.Timestamp

@@ -101,6 +101,6 @@ def tables():
 @pytest.fixture(scope="session")
 def demo20k():
     """The 20,000-invoice demo company (seed 0), built once per test process. Read-only."""
-    from medrisk.demo import make_demo
+    from medrisk.data.demo import make_demo
 
     return make_demo(n_invoices=20_000, seed=0)

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from conftest import tiny_tables
 from pg_server import PostgresServer, PostgresUnavailable
 
-from medrisk.dbwrite import write_tables_to_db
-from medrisk.demo import make_demo
-from medrisk.io import load_ledger, write_tables
+from medrisk.data import load_ledger, write_tables
+from medrisk.data.db import write_tables_to_db
+from medrisk.data.demo import make_demo
 
 N_INVOICES = 3_000
 SEED = 7

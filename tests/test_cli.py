@@ -61,7 +61,7 @@ def test_validate_exits_2_with_a_clear_message_on_a_missing_source(tmp_path):
 def test_demo_data_loads_with_nothing_quarantined_and_reconciles(tmp_path):
     import numpy as np
 
-    from medrisk.io import load_ledger
+    from medrisk.data import load_ledger
 
     runner.invoke(app, ["demo-data", "--invoices", "3000", "--seed", "2", "--out", str(tmp_path)])
     ledger = load_ledger(tmp_path)

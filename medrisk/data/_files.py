@@ -1,0 +1,560 @@
+"""Reading company data into a validated :class:`~medrisk.ledger.Ledger`, and writing tables out.
+
+Sources are a folder of CSV / Excel / Parquet files named after the canonical
+tables (``invoices.csv``, ``客户.xlsx`` ...), or one Excel workbook with one
+sheet per table. A mapping file (``params/mapping*.yaml``) can name the file,
+sheet and header of each table when the export does not follow the names::
+
+    tables:
+      invoices:
+        file: 应收明细.xlsx
+        sheet: Sheet1
+        columns: {发票号码: invoice_id, 客户编码: customer_id}
+
+Every cell is read as it is and parsed by :mod:`medrisk.parsing`; every row is
+checked by :mod:`medrisk.validation`. Rows that fail go to a quarantine file
+with the reason; ``rows read = accepted + quarantined`` for every table.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from medrisk.exceptions import SourceError
+from medrisk.data._ledger import Ledger
+from medrisk.data._schemas import DATE_COLUMNS, MONEY_COLUMNS, SCHEMAS, TABLE_ORDER
+
+__all__ = ["load_ledger", "read_mapping", "write_tables", "RawTable"]
+
+TABLE_FILE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+#: How many leading rows are searched for the header row.
+HEADER_SEARCH_ROWS = 15
+
+
+class RawTable:
+    """A table as read from its source, before parsing.
+
+    Attributes
+    ----------
+    table : str
+        Canonical table name.
+    frame : DataFrame
+        The cells as read (strings for CSV; Excel and Parquet keep their types),
+        with the source's own headers.
+    file : str
+        Source file path.
+    sheet : str or None
+        Sheet name for Excel sources.
+    rows : ndarray of int
+        For each row of ``frame``, its row number as a spreadsheet or text
+        editor shows it (the header is row 1 when it is the first line).
+    columns : dict of str to str
+        Source header -> canonical column, from a mapping file (may be empty).
+    prepared : set of str
+        Source headers whose values are already canonical (e.g. Parquet
+        decimals turned into exact fen); the parser leaves them alone.
+    """
+
+    def __init__(self, table, frame, file, sheet=None, rows=None, columns=None, prepared=None):
+        self.table = table
+        self.frame = frame
+        self.file = file
+        self.sheet = sheet
+        self.rows = np.arange(2, len(frame) + 2) if rows is None else np.asarray(rows)
+        self.columns = dict(columns or {})
+        self.prepared = set(prepared or ())
+
+    @property
+    def label(self) -> str:
+        """``file`` or ``file [sheet]`` for messages."""
+        return f"{self.file} [{self.sheet}]" if self.sheet else str(self.file)
+
+
+# ---------------------------------------------------------------------------
+# Mapping files
+# ---------------------------------------------------------------------------
+_MAPPING_TABLE_KEYS = {"file", "sheet", "columns", "header_row", "query", "table"}
+
+
+def read_mapping(mapping: str | os.PathLike | Mapping | None) -> dict[str, dict[str, Any]]:
+    """Read and check a mapping (a YAML file path or an equivalent dict).
+
+    Parameters
+    ----------
+    mapping : str, path, dict or None
+        ``{"tables": {table: {"file": ..., "sheet": ..., "columns": {...}}}}``.
+
+    Returns
+    -------
+    dict
+        Table name -> its mapping entry (empty when ``mapping`` is None).
+
+    Raises
+    ------
+    ParamsError
+        For an unknown table or key, naming the file and the key.
+    """
+    from medrisk.exceptions import ParamsError
+
+    if mapping is None:
+        return {}
+    where = "mapping"
+    if not isinstance(mapping, Mapping):
+        path = Path(mapping)
+        where = str(path)
+        if not path.exists():
+            raise SourceError(f"Mapping file {path} does not exist.")
+        from ruamel.yaml import YAML
+
+        try:
+            mapping = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
+        except Exception as exc:  # ruamel raises many error types
+            raise ParamsError(f"{path}: not valid YAML ({exc}).") from exc
+    unknown_top = set(mapping) - {"tables", "database"}
+    if unknown_top:
+        raise ParamsError(
+            f"{where}: unknown key(s) {sorted(unknown_top)}; allowed top-level keys are "
+            "'tables' and 'database'."
+        )
+    tables = mapping.get("tables") or {}
+    out: dict[str, dict[str, Any]] = {}
+    for table, entry in tables.items():
+        if table not in SCHEMAS:
+            raise ParamsError(
+                f"{where}: tables.{table} is not a canonical table; "
+                f"possible tables are {list(TABLE_ORDER)}."
+            )
+        entry = dict(entry or {})
+        bad = set(entry) - _MAPPING_TABLE_KEYS
+        if bad:
+            raise ParamsError(
+                f"{where}: tables.{table} has unknown key(s) {sorted(bad)}; "
+                f"allowed keys are {sorted(_MAPPING_TABLE_KEYS)}."
+            )
+        cols = entry.get("columns") or {}
+        allowed = set(SCHEMAS[table].to_schema().columns)
+        wrong = {src: dst for src, dst in cols.items() if dst not in allowed}
+        if wrong:
+            src, dst = next(iter(wrong.items()))
+            raise ParamsError(
+                f"{where}: tables.{table}.columns maps {src!r} to {dst!r}, which is not a "
+                f"column of {table}; possible columns are {sorted(allowed)}."
+            )
+        entry["columns"] = {str(k): str(v) for k, v in cols.items()}
+        out[table] = entry
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Reading files
+# ---------------------------------------------------------------------------
+def _decode_text(path: Path) -> str:
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise SourceError(
+        f"{path}: cannot be read as UTF-8 or GB18030 text. Save it from Excel as "
+        "'CSV UTF-8' or as an .xlsx workbook."
+    )
+
+
+def _read_csv_cells(path: Path) -> pd.DataFrame:
+    import io as _io
+
+    text = _decode_text(path)
+    try:
+        return pd.read_csv(
+            _io.StringIO(text),
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            sep=None if path.suffix.lower() == ".txt" else ",",
+            engine="python" if path.suffix.lower() == ".txt" else "c",
+        )
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise SourceError(f"{path}: not a readable CSV file ({exc}).") from exc
+
+
+def _read_excel_sheets(path: Path, sheet: str | None = None) -> dict[str, pd.DataFrame]:
+    engine = "calamine"
+    try:
+        return pd.read_excel(
+            path, sheet_name=sheet if sheet is not None else None, header=None, dtype=object,
+            engine=engine,
+        ) if sheet is None else {sheet: pd.read_excel(
+            path, sheet_name=sheet, header=None, dtype=object, engine=engine
+        )}
+    except ValueError as exc:
+        if sheet is not None and "not found" in str(exc).lower() or "worksheet" in str(exc).lower():
+            names = list(pd.ExcelFile(path, engine=engine).sheet_names)
+            raise SourceError(f"{path}: has no sheet {sheet!r}; its sheets are {names}.") from exc
+        raise SourceError(f"{path}: not a readable Excel workbook ({exc}).") from exc
+    except Exception as exc:  # calamine raises its own error types on corrupt files
+        raise SourceError(f"{path}: not a readable Excel workbook ({exc}).") from exc
+
+
+def _decimal_to_fen(arr: pa.ChunkedArray | pa.Array) -> pd.Series:
+    """Exact integer fen from an Arrow decimal column (raises if it has sub-fen digits)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arr = pc.cast(arr, pa.decimal128(38, 2))  # ArrowInvalid when data would be lost
+    words = np.frombuffer(arr.buffers()[1], dtype=np.int64).reshape(-1, 2)[: len(arr)]
+    low, high = words[:, 0], words[:, 1]
+    if np.any(high != (low >> 63)):
+        raise OverflowError("amount too large for 64-bit fen")
+    values = pd.array(low.copy(), dtype="Int64")
+    if arr.null_count:
+        values[np.asarray(arr.is_null())] = pd.NA
+    return pd.Series(values)
+
+
+def _read_parquet(path: Path, table: str) -> tuple[pd.DataFrame, set[str]]:
+    try:
+        tbl = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError ...
+        raise SourceError(f"{path}: not a readable Parquet file ({exc}).") from exc
+    money = set(MONEY_COLUMNS.get(table, ()))
+    prepared: set[str] = set()
+    cols = {}
+    for name, col in zip(tbl.column_names, tbl.columns, strict=True):
+        if name in money and pa.types.is_decimal(col.type):
+            try:
+                cols[name] = _decimal_to_fen(col)
+                prepared.add(name)
+                continue
+            except (pa.ArrowInvalid, OverflowError):
+                pass  # fall through: the parser reports the bad cells
+        if pa.types.is_date(col.type) or pa.types.is_timestamp(col.type):
+            cols[name] = pd.Series(col.to_pandas(date_as_object=False)).astype("datetime64[ns]")
+        elif pa.types.is_dictionary(col.type):
+            cols[name] = pd.Series(col.cast(col.type.value_type).to_pandas())
+        else:
+            cols[name] = pd.Series(col.to_pandas())
+    return pd.DataFrame(cols), prepared
+
+
+def _find_header(cells: pd.DataFrame, table: str, user_columns: dict[str, str],
+                 header_row: int | None) -> int:
+    """Index (0-based) of the header row: the first row naming a required column."""
+    from medrisk.data._schemas import required_columns
+    from medrisk.data._vocabulary import match_columns
+
+    if header_row is not None:
+        return int(header_row) - 1
+    needed = set(required_columns(table))
+    best, best_hits = 0, -1
+    for i in range(min(HEADER_SEARCH_ROWS, len(cells))):
+        headers = [str(v) for v in cells.iloc[i].tolist() if pd.notna(v) and str(v).strip()]
+        hits = set(match_columns(table, headers, user_columns).values())
+        score = len(hits & needed) * 10 + len(hits)
+        if needed <= hits:
+            return i
+        if score > best_hits:
+            best, best_hits = i, score
+    return best
+
+
+def _split_header(cells: pd.DataFrame, table: str,
+                  entry: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
+    if cells.empty:
+        return pd.DataFrame(), np.array([], dtype=np.int64)
+    h = _find_header(cells, table, entry.get("columns", {}), entry.get("header_row"))
+    header = [
+        str(v).strip() if pd.notna(v) and str(v).strip() else f"_unnamed_{j}"
+        for j, v in enumerate(cells.iloc[h].tolist())
+    ]
+    body = cells.iloc[h + 1:].copy()
+    body.columns = header
+    rows = np.arange(h + 2, h + 2 + len(body))
+    # A blank line is not a row: drop it (row numbers of the others stay right).
+    filled = body.notna() & (body.astype(str).apply(lambda c: c.str.strip()) != "")
+    keep = filled.any(axis=1).to_numpy()
+    return body.loc[keep].reset_index(drop=True), rows[keep]
+
+
+def _identify_table(name: str) -> str | None:
+    from medrisk.data._vocabulary import TABLE_ALIASES, normalize_header
+
+    key = normalize_header(name)
+    if key in SCHEMAS:
+        return key
+    return TABLE_ALIASES.get(key)
+
+
+def _discover(source: Path, entries: dict[str, dict[str, Any]]) -> tuple[list[RawTable], list[str]]:
+    """Read every table of a folder or workbook source."""
+    raws: list[RawTable] = []
+    ignored: list[str] = []
+    mapped_files: set[str] = set()
+
+    def base_dir() -> Path:
+        return source if source.is_dir() else source.parent
+
+    # 1. Tables named in the mapping file.
+    for table, entry in entries.items():
+        if "query" in entry or ("table" in entry and "file" not in entry):
+            continue  # database entries: read by medrisk.db
+        file = entry.get("file")
+        path = (base_dir() / file) if file else source
+        if file:
+            mapped_files.add(str(Path(file)))
+        if not path.exists():
+            raise SourceError(f"Mapping for '{table}' names {path}, which does not exist.")
+        raws.extend(_read_file(path, table, entry, sheet=entry.get("sheet")))
+
+    # 2. Everything else by name.
+    if source.is_dir():
+        for path in sorted(source.iterdir()):
+            if path.is_dir() or path.name.startswith((".", "~$")):
+                continue
+            if path.name in mapped_files:
+                continue
+            if path.suffix.lower() not in TABLE_FILE_SUFFIXES:
+                ignored.append(path.name)
+                continue
+            table = _identify_table(path.stem)
+            if table is None:
+                if path.suffix.lower() in EXCEL_SUFFIXES:
+                    found = _read_workbook(path, entries, ignored)
+                    if found:
+                        raws.extend(found)
+                        continue
+                ignored.append(path.name)
+                continue
+            if table in entries:
+                continue  # the mapping said where this table is
+            raws.extend(_read_file(path, table, {}, sheet=None))
+    elif source.suffix.lower() in EXCEL_SUFFIXES and not entries:
+        raws.extend(_read_workbook(source, entries, ignored))
+    elif source.suffix.lower() in EXCEL_SUFFIXES:
+        raws.extend(r for r in _read_workbook(source, entries, ignored) if r.table not in entries)
+    else:
+        table = _identify_table(source.stem)
+        if table is None:
+            raise SourceError(
+                f"{source}: a single file must be an Excel workbook with one sheet per table, "
+                f"or be named after a table ({', '.join(TABLE_ORDER)})."
+            )
+        raws.extend(_read_file(source, table, entries.get(table, {}), sheet=None))
+    return raws, ignored
+
+
+def _read_workbook(path: Path, entries: dict[str, dict[str, Any]],
+                   ignored: list[str]) -> list[RawTable]:
+    out = []
+    for sheet_name, cells in _read_excel_sheets(path).items():
+        table = _identify_table(str(sheet_name))
+        if table is None or table in entries:
+            if table is None:
+                ignored.append(f"{path.name} [{sheet_name}]")
+            continue
+        frame, rows = _split_header(cells, table, {})
+        out.append(RawTable(table, frame, str(path), str(sheet_name), rows))
+    return out
+
+
+def _read_file(path: Path, table: str, entry: dict[str, Any], sheet: str | None) -> list[RawTable]:
+    suffix = path.suffix.lower()
+    cols = entry.get("columns", {})
+    if suffix in (".parquet", ".pq"):
+        frame, prepared = _read_parquet(path, table)
+        return [RawTable(table, frame, str(path), None, None, cols, prepared)]
+    if suffix in EXCEL_SUFFIXES:
+        sheets = _read_excel_sheets(path, sheet)
+        if sheet is None:
+            # A table file with several sheets: the sheet named after the table, else the first.
+            named = [s for s in sheets if _identify_table(str(s)) == table]
+            sheet = named[0] if named else next(iter(sheets))
+        frame, rows = _split_header(sheets[sheet], table, entry)
+        return [RawTable(table, frame, str(path), str(sheet), rows, cols)]
+    if suffix in (".csv", ".txt"):
+        frame, rows = _split_header(_read_csv_cells(path), table, entry)
+        return [RawTable(table, frame, str(path), None, rows, cols)]
+    raise SourceError(
+        f"{path}: unsupported file type {suffix!r}; use .csv, .xlsx or .parquet."
+    )
+
+
+# ---------------------------------------------------------------------------
+# The entry point
+# ---------------------------------------------------------------------------
+def load_ledger(
+    source: str | os.PathLike,
+    mapping: str | os.PathLike | Mapping | None = None,
+    *,
+    strict: bool = False,
+    quarantine_dir: str | os.PathLike | None = None,
+    progress: bool = False,
+) -> Ledger:
+    """Read a company's data into a validated Ledger.
+
+    Parameters
+    ----------
+    source : str or path
+        A folder of table files (CSV, Excel, Parquet; named after the tables in
+        English or Chinese), or one Excel workbook with one sheet per table.
+        A database URL (``postgresql://...``, ``sqlite:///...``) is read through
+        :mod:`medrisk.db` when that module is available.
+    mapping : str, path or dict, default=None
+        A mapping file (``params/mapping*.yaml``) naming the file, sheet and
+        header -> column mapping per table.
+    strict : bool, default=False
+        Raise :class:`~medrisk.exceptions.ValidationError` at the first bad
+        row, naming file, row, column, value and what was expected, instead of
+        quarantining.
+    quarantine_dir : str or path, default=None
+        Where ``<table>.quarantine.csv`` files go; by default a ``quarantine``
+        folder next to the source. Stale quarantine files of clean tables are
+        removed.
+    progress : bool, default=False
+        Show a progress bar per table.
+
+    Returns
+    -------
+    Ledger
+        With ``ledger.load_report``: rows read, accepted and quarantined per
+        table, and the top reasons.
+
+    Raises
+    ------
+    SourceError
+        When the source or a file cannot be found or read.
+    MissingColumnsError
+        When a table lacks a required column.
+    MissingTableError
+        When customers, invoices or payments are absent.
+
+    Examples
+    --------
+    >>> from medrisk import load_ledger  # doctest: +SKIP
+    >>> ledger = load_ledger("data/demo")  # doctest: +SKIP
+    >>> print(ledger.load_report)  # doctest: +SKIP
+    """
+    from medrisk.data._validation import validate_raw
+
+    text = str(source)
+    if "://" in text:
+        from medrisk.data.db import _read as db
+
+        return db.load_ledger_from_db(text, mapping, strict=strict,
+                                      quarantine_dir=quarantine_dir, progress=progress)
+    path = Path(source)
+    if not path.exists():
+        raise SourceError(
+            f"Data source {path} does not exist. Give a folder of table files or an Excel "
+            "workbook; `medrisk demo-data --out DIR` makes a demo company to try."
+        )
+    entries = read_mapping(mapping)
+    raws, ignored = _discover(path, entries)
+    if quarantine_dir is None:
+        quarantine_dir = (path if path.is_dir() else path.parent) / "quarantine"
+    return validate_raw(raws, strict=strict, quarantine_dir=Path(quarantine_dir),
+                        ignored=ignored, source=str(path), progress=progress)
+
+
+# ---------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------
+def _fen_to_text(fen: pd.Series) -> pd.Series:
+    """'1234.56' style yuan text from integer fen, exactly; NA becomes empty text."""
+    mask = fen.isna().to_numpy()
+    v = fen.fillna(0).to_numpy(dtype=np.int64)
+    a = pd.Series(np.abs(v), index=fen.index)
+    text = (a // 100).astype(str) + "." + (a % 100).astype(str).str.zfill(2)
+    text = text.where(v >= 0, "-" + text)
+    return text.where(~mask, "")
+
+
+def _fen_to_decimal_array(fen: pd.Series) -> pa.Array:
+    mask = fen.isna().to_numpy()
+    v = fen.fillna(0).to_numpy(dtype=np.int64)
+    words = np.empty((len(v), 2), dtype=np.int64)
+    words[:, 0] = v
+    words[:, 1] = v >> 63
+    validity = pa.array(~mask).buffers()[1] if mask.any() else None
+    return pa.Array.from_buffers(
+        pa.decimal128(18, 2), len(v), [validity, pa.py_buffer(words.tobytes())],
+        null_count=int(mask.sum()),
+    )
+
+
+def write_tables(
+    tables: Mapping[str, pd.DataFrame] | Ledger,
+    out_dir: str | os.PathLike,
+    fmt: str = "parquet",
+) -> list[Path]:
+    """Write canonical tables as source files that :func:`load_ledger` reads back.
+
+    Money goes out in 元 with two decimals (Parquet: ``decimal128(18, 2)``;
+    CSV and Excel: text such as ``1234.56``), dates as calendar dates.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame, or Ledger
+        Canonical tables (money in integer fen).
+    out_dir : str or path
+        Folder to write into (created if missing).
+    fmt : {"parquet", "csv", "xlsx"}, default="parquet"
+        File format, one file per table named after it.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    if fmt not in ("parquet", "csv", "xlsx"):
+        raise ValueError(f"fmt={fmt!r} is not supported; "
+                         "possible values are 'parquet', 'csv', 'xlsx'.")
+    if isinstance(tables, Ledger):
+        tables = tables.tables
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in TABLE_ORDER:
+        df = tables.get(name)
+        if df is None:
+            continue
+        money = MONEY_COLUMNS.get(name, ())
+        dates = DATE_COLUMNS.get(name, ())
+        path = out / f"{name}.{fmt}"
+        if fmt == "parquet":
+            arrays, names = [], []
+            for col in df.columns:
+                s = df[col]
+                if col in money:
+                    arrays.append(_fen_to_decimal_array(s))
+                elif col in dates:
+                    arrays.append(pa.array(s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]"),
+                                           mask=s.isna().to_numpy(), type=pa.date32()))
+                else:
+                    arrays.append(pa.Array.from_pandas(s))
+                names.append(col)
+            pq.write_table(pa.Table.from_arrays(arrays, names=names), path)
+        else:
+            frame = df.copy()
+            for col in money:
+                frame[col] = _fen_to_text(frame[col])
+            for col in dates:
+                frame[col] = frame[col].dt.strftime("%Y-%m-%d").fillna("")
+            if fmt == "csv":
+                frame.to_csv(path, index=False, encoding="utf-8")
+            else:
+                frame.to_excel(path, index=False, sheet_name=name, engine="openpyxl")
+        written.append(path)
+    return written

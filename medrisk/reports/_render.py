@@ -1,0 +1,375 @@
+"""Rendering reports: papermill runs a notebook, nbconvert turns it into self-contained HTML.
+
+:func:`render` is the one entry point for a notebook; :func:`run` executes a
+whole run file (``params/<run>.yaml``) into ``reports/<run>/<as_of>/`` with an
+``index.html`` linking the reports and showing their headline figures, and a
+``manifest.json`` recording parameters, data fingerprint, model version, code
+version and timings. A failing notebook does not stop the others; the run
+reports it (notebook and cell) and ends non-zero.
+
+The HTML needs no network: plotly.js is inlined once per report, and every
+script that would come from a CDN (require.js, MathJax, mermaid) is removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medrisk.config import PROJ_ROOT, REPORTS_DIR, resolve_path
+from medrisk.exceptions import ParamsError
+
+__all__ = ["render", "run", "NotebookResult", "RunResult", "code_version", "to_html"]
+
+#: Cells with this tag are for analysts in JupyterLab, not for the HTML report.
+HIDE_TAG = "report-hide"
+_REMOTE_SCRIPT = re.compile(r"<script[^>]*\ssrc=[\"']https?://[^>]*>\s*</script>", re.I)
+
+
+@dataclass
+class NotebookResult:
+    """How one notebook of a run went."""
+
+    notebook: str
+    ok: bool
+    seconds: float
+    html: str | None = None
+    executed: str | None = None
+    figures: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    failed_cell: int | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """The outcome of :func:`run`."""
+
+    run: str
+    as_of: str
+    out_dir: Path
+    index: Path
+    manifest: Path
+    notebooks: list[NotebookResult]
+
+    @property
+    def ok(self) -> bool:
+        """True when every notebook ran."""
+        return all(n.ok for n in self.notebooks)
+
+
+def code_version() -> str:
+    """Return medrisk's version and, in a git checkout, the commit (``+dirty`` if edited)."""
+    from medrisk import __version__
+
+    try:
+        sha = subprocess.run(["git", "-C", str(PROJ_ROOT), "rev-parse", "--short=12", "HEAD"],
+                             capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(PROJ_ROOT), "status", "--porcelain", "--",
+                                "medrisk", "notebooks"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return f"{__version__}+g{sha}{'.dirty' if dirty else ''}"
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+
+
+def to_html(executed: Path, target: Path, title: str) -> Path:
+    """Export an executed notebook to HTML without code and without remote scripts."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    nb = nbformat.read(executed, as_version=4)
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, template_name="lab")
+    # Cells tagged "report-hide" (notes for analysts in JupyterLab) stay out of the report.
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={HIDE_TAG}), enabled=True)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    body = _REMOTE_SCRIPT.sub("", body)
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def render(notebook: str, parameters: dict[str, Any], out_dir: str | os.PathLike,
+           *, progress: bool = False, timeout: int = 1800) -> NotebookResult:
+    """Execute ``notebooks/<notebook>.ipynb`` with papermill and write ``<notebook>.html``.
+
+    Parameters
+    ----------
+    notebook : str
+        Notebook name, e.g. ``"10-receivables"``.
+    parameters : dict
+        Parameters to inject (already checked, see :mod:`medrisk.runs`).
+    out_dir : str or path
+        Where the HTML goes; the executed notebook and recorded figures go in
+        ``_executed/`` and ``_figures/`` below it.
+    progress : bool, default=False
+        Show papermill's cell progress bar.
+    timeout : int, default=1800
+        Seconds a cell may take.
+
+    Returns
+    -------
+    NotebookResult
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    from medrisk.reports._runs import notebook_path
+
+    out = Path(out_dir)
+    (out / "_executed").mkdir(parents=True, exist_ok=True)
+    figures_file = out / "_figures" / f"{notebook}.json"
+    figures_file.unlink(missing_ok=True)
+    params = dict(parameters)
+    params["figures_file"] = str(figures_file)
+    executed = out / "_executed" / f"{notebook}.ipynb"
+    t0 = time.perf_counter()
+    result = NotebookResult(notebook=notebook, ok=True, seconds=0.0, parameters=dict(parameters))
+    try:
+        pm.execute_notebook(str(notebook_path(notebook)), str(executed), parameters=params,
+                            cwd=str(PROJ_ROOT), kernel_name="python3", progress_bar=progress,
+                            execution_timeout=timeout, request_save_on_cell_execute=False,
+                            kernel_manager_class=_ipc_kernel_manager())
+    except PapermillExecutionError as exc:
+        result.ok = False
+        result.failed_cell = _failed_cell(executed)
+        result.error = f"{exc.ename}: {exc.evalue}"
+    except Exception as exc:  # kernel died, timeout ...: go on, the index says what failed
+        result.ok = False
+        result.error = f"{type(exc).__name__}: {exc}"
+    result.seconds = time.perf_counter() - t0
+    if executed.exists():
+        result.executed = str(executed)
+        result.html = str(to_html(executed, out / f"{notebook}.html", notebook))
+    if figures_file.exists():
+        recorded = json.loads(figures_file.read_text(encoding="utf-8"))
+        result.figures = recorded.get("figures", {})
+        result.meta = recorded.get("meta", {})
+    return result
+
+
+def _ipc_kernel_manager() -> type:
+    """Return a kernel manager class whose kernel listens on local IPC sockets, not TCP ports.
+
+    Report kernels only talk to this process: Unix sockets in the user's
+    Jupyter runtime folder keep the traffic (figures, possibly customer data)
+    away from other users of the machine, and ipykernel does not warn on every
+    notebook that the kernel "is running over TCP without encryption".
+    """
+    from jupyter_client.manager import KernelManager
+    from traitlets import CaselessStrEnum, default
+
+    class IpcKernelManager(KernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        @default("ip")
+        def _private_socket_prefix(self) -> str:
+            # jupyter_client's default, ``kernel-ipc`` in the working directory, numbers the
+            # sockets by a look for a free name: two runs at once picked the same socket
+            # ("Invalid Signature"). A private folder per kernel cannot collide.
+            return str(Path(tempfile.mkdtemp(prefix="medrisk-kernel-")) / "ipc")
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
+            if not restart:
+                shutil.rmtree(Path(self.ip).parent, ignore_errors=True)
+
+    return IpcKernelManager
+
+
+def _failed_cell(executed: Path) -> int | None:
+    """1-based position, in the notebook as written, of the cell that raised."""
+    import nbformat
+
+    if not executed.exists():
+        return None
+    nb = nbformat.read(executed, as_version=4)
+    added = {"injected-parameters", "papermill-error-cell-tag"}
+    cells = [c for c in nb.cells if not added & set(c.get("metadata", {}).get("tags", []))]
+    for i, cell in enumerate(cells, start=1):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            return i
+    return None
+
+
+def run(run_file: str | os.PathLike, *, as_of: str | None = None, data: str | None = None,
+        out: str | os.PathLike | None = None, progress: bool = True) -> RunResult:
+    """Execute every notebook of a run file and write the report folder.
+
+    Parameters
+    ----------
+    run_file : str or path
+        ``params/<run>.yaml``.
+    as_of : str, default=None
+        Overrides the file's ``as_of`` (YYYY-MM-DD).
+    data : str, default=None
+        Overrides the file's data source.
+    out : str or path, default=None
+        Base folder (default ``reports/``); the run writes ``<out>/<run>/<as_of>/``.
+    progress : bool, default=True
+        Show a progress bar over the notebooks.
+
+    Returns
+    -------
+    RunResult
+        ``.ok`` is False when any notebook failed.
+    """
+    from medrisk.reports._runs import check_parameters, load_run
+
+    spec = load_run(run_file)
+    extra = {}
+    if as_of is not None:
+        extra["as_of"] = as_of
+    if data is not None:
+        extra["data"] = data
+    check_parameters(f"{spec.path}: command-line options", spec.notebooks, extra)
+    spec.parameters.update(extra)
+    if "data" in spec.parameters:
+        spec.parameters["data"] = resolve_path(spec.parameters["data"])
+    run_as_of = str(spec.parameters.get("as_of", ""))
+    if not run_as_of:
+        raise ParamsError(f"{spec.path}: 'as_of' is needed (in parameters or as --as-of).")
+    out_dir = Path(out or REPORTS_DIR) / spec.name / run_as_of
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = dt.datetime.now(dt.UTC)
+    results: list[NotebookResult] = []
+    notebooks = spec.notebooks
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(notebooks, desc=f"{spec.name} {run_as_of}", unit="report")
+    for nb in notebooks:
+        if bar is not None:
+            bar.set_postfix_str(nb)
+        results.append(render(nb, spec.parameters_for(nb), out_dir))
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    manifest = _write_manifest(spec, out_dir, results, started)
+    index = _write_index(spec, out_dir, results)
+    return RunResult(spec.name, run_as_of, out_dir, index, manifest, results)
+
+
+def _library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("pandas", "numpy", "scikit-learn", "pandera", "plotly", "papermill",
+                 "statsmodels", "skops"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _write_manifest(spec, out_dir: Path, results: list[NotebookResult], started) -> Path:
+    fingerprints = sorted({r.meta.get("data_fingerprint") for r in results
+                           if r.meta.get("data_fingerprint")})
+    models = sorted({r.meta.get("model_version") for r in results if r.meta.get("model_version")})
+    manifest = {
+        "run": spec.name,
+        "run_file": str(spec.path),
+        "started_utc": started.isoformat(timespec="seconds"),
+        "parameters": spec.parameters,
+        "overrides": spec.overrides,
+        "data_fingerprint": fingerprints[0] if len(fingerprints) == 1 else fingerprints,
+        "data_origin": next((r.meta["data_origin"] for r in results if r.meta.get("data_origin")),
+                            None),
+        "model_version": models[0] if len(models) == 1 else (models or None),
+        "code_version": code_version(),
+        "libraries": _library_versions(),
+        "ok": all(r.ok for r in results),
+        "notebooks": [
+            {k: v for k, v in asdict(r).items() if k not in ("executed",)}
+            | {"html": Path(r.html).name if r.html else None}
+            for r in results
+        ],
+    }
+    path = out_dir / "manifest.json"
+    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str),
+                    encoding="utf-8")
+    return path
+
+
+def _figure_text(fig: dict[str, Any]) -> str:
+    v, unit = fig.get("value"), fig.get("unit", "")
+    if v is None:
+        return "—"
+    if unit == "fen":
+        return f"¥{v / 100:,.0f}"
+    if unit == "share":
+        return f"{100 * v:.1f}%"
+    if unit == "days":
+        return f"{v:,.1f}"
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    return html.escape(str(v))
+
+
+def _write_index(spec, out_dir: Path, results: list[NotebookResult]) -> Path:
+    from medrisk.i18n import date_text, t
+
+    lang = spec.parameters.get("language", "zh")
+    lang = lang if lang in ("zh", "en") else "zh"
+    title = spec.title.get(lang) or spec.name
+    rows = []
+    for r in results:
+        name = html.escape(t(f"title.{r.notebook}", lang))
+        link = f"<a href='{html.escape(Path(r.html).name)}'>{name}</a>" if r.html else name
+        if r.ok:
+            status = f"<span class='ok'>{t('ok', lang)}</span>"
+        else:
+            cell = f" (cell {r.failed_cell})" if r.failed_cell is not None else ""
+            status = (f"<span class='bad'>{t('failed', lang)}{cell}: "
+                      f"{html.escape(r.error or '')}</span>")
+        figs = "".join(
+            f"<div class='fig'><div class='k'>{html.escape(f.get('label_' + lang) or k)}</div>"
+            f"<div class='v'>{_figure_text(f)}</div></div>"
+            for k, f in list(r.figures.items())[:6]
+        )
+        rows.append(f"<tr><td>{link}<div class='figs'>{figs}</div></td><td>{status}</td>"
+                    f"<td class='num'>{r.seconds:,.1f}</td></tr>")
+    as_of = spec.parameters.get("as_of", "")
+    page = f"""<!DOCTYPE html>
+<html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
+<title>{html.escape(title)} — {html.escape(str(as_of))}</title>
+<style>
+body{{font-family:'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',Arial,sans-serif;\
+margin:32px;color:#222}}
+h1{{color:#1f3b57;border-bottom:3px solid #1f5f8b;padding-bottom:8px}}
+.meta{{color:#555;margin-bottom:18px}} table{{border-collapse:collapse;width:100%}}
+th{{background:#1f5f8b;color:#fff;text-align:left;padding:8px}} \
+td{{border-bottom:1px solid #dde3ea;padding:10px;vertical-align:top}}
+a{{font-size:18px;color:#1f5f8b;font-weight:600}} \
+.figs{{display:flex;flex-wrap:wrap;gap:10px;margin-top:8px}}
+.fig{{border:1px solid #d6dee6;border-radius:6px;padding:6px 10px;min-width:150px}}
+.fig .k{{font-size:12px;color:#666}} .fig .v{{font-size:18px;font-weight:600;color:#1f3b57}}
+.ok{{color:#2e7d4f;font-weight:600}} .bad{{color:#a12d1f;font-weight:600}} .num{{text-align:right}}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<div class="meta">{t('as_of', lang)}: {date_text(as_of, lang) if as_of else ''} &nbsp;·&nbsp;
+{t('unit.yuan', lang)} &nbsp;·&nbsp; {html.escape(code_version())}</div>
+<table><tr><th>{t('report', lang)} / {t('headline', lang)}</th><th>{t('status', lang)}</th>
+<th>{t('seconds', lang)}</th></tr>
+{''.join(rows)}
+</table></body></html>
+"""
+    path = out_dir / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path

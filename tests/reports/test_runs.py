@@ -1,0 +1,110 @@
+"""Run files are checked before anything runs; mistakes name the file and the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from medrisk.config import PARAMS_DIR
+from medrisk.exceptions import ParamsError
+from medrisk.reports import load_run, notebook_parameters
+from medrisk.reports._runs import RUNNER_PARAMETERS
+
+RUN_FILES = sorted(p for p in PARAMS_DIR.glob("*.yaml")
+                   if "notebooks:" in p.read_text(encoding="utf-8"))
+
+
+def test_there_are_run_files():
+    assert RUN_FILES, "params/ should hold the scheduled runs"
+
+
+@pytest.mark.parametrize("path", RUN_FILES, ids=lambda p: p.name)
+def test_each_run_file_is_valid_against_its_notebooks(path):
+    spec = load_run(path)
+    for nb in spec.notebooks:
+        declared = notebook_parameters(nb)
+        assert set(spec.parameters_for(nb)) <= set(declared)
+        for name in RUNNER_PARAMETERS:
+            assert name in declared, f"{nb} must declare {name}"
+
+
+@pytest.mark.parametrize(
+    "path", sorted(p for p in __import__("medrisk").config.NOTEBOOKS_DIR.glob("*.ipynb")),
+    ids=lambda p: p.name,
+)
+def test_every_notebook_parameter_has_a_type_and_help(path):
+    params = notebook_parameters(path.stem)
+    assert "as_of" in params and "language" in params
+    for name, p in params.items():
+        assert p["inferred_type_name"] in ("str", "int", "float", "bool"), name
+        assert p["help"].strip(), f"{path.name}: parameter {name} has no help comment"
+
+
+@pytest.mark.parametrize("path", sorted(__import__("medrisk").config.NOTEBOOKS_DIR.glob("*.ipynb")),
+                         ids=lambda p: p.name)
+def test_papermill_reads_every_line_of_the_parameters_cell(path):
+    # papermill silently drops a line it cannot parse (e.g. a help comment with "="),
+    # and the run-file check would then refuse that parameter as unknown.
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    names = [line.split(":")[0].strip() for line in cell.source.splitlines() if line.strip()]
+    assert sorted(names) == sorted(notebook_parameters(path.stem))
+
+
+def write(tmp_path, text):
+    p = tmp_path / "run.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+BASE = "run: t\nnotebooks: [10-receivables]\nparameters:\n"
+
+
+@pytest.mark.parametrize(
+    "body,pattern",
+    [
+        ("  as_of: '2026-10-31'\n  langauge: en\n",
+         r"run.yaml: parameters: unknown parameter 'langauge'.*Did you mean 'language'"),
+        ("  as_of: '2026-10-31'\n  top_n: ten\n", r"'top_n' must be of type int.*got 'ten'"),
+        ("  as_of: '2026-13-01'\n", r"'as_of' must be a date written YYYY-MM-DD; got '2026-13-01'"),
+        ("  as_of: '2026-10-31'\n  figures_file: x.json\n",
+         r"'figures_file' is set by `medrisk run`"),
+        # warning thresholds are in params/warnings.yaml (warnings_file), not in run files
+        ("  as_of: '2026-10-31'\n  overdue_rate_max: 0.3\n",
+         r"run.yaml: parameters: unknown parameter 'overdue_rate_max'"),
+    ],
+)
+def test_mistakes_in_parameters_name_file_and_key(tmp_path, body, pattern):
+    with pytest.raises(ParamsError, match=pattern):
+        load_run(write(tmp_path, BASE + body))
+
+
+def test_a_float_parameter_refuses_a_word(tmp_path):
+    # YAML 1.2 reads `yes` as the string 'yes'; a float parameter refuses it
+    text = "run: t\nnotebooks: [40-sales-plan]\nparameters:\n  as_of: '2026-10-31'\n  growth: yes\n"
+    with pytest.raises(ParamsError, match=r"'growth' must be of type float.*got 'yes' \(str\)"):
+        load_run(write(tmp_path, text))
+
+
+def test_unknown_top_level_key_and_notebook(tmp_path):
+    with pytest.raises(ParamsError, match=r"unknown key\(s\) \['notebook'\]"):
+        load_run(write(tmp_path, "run: t\nnotebook: [10-receivables]\n"))
+    with pytest.raises(ParamsError, match=r"no notebook '11-receivable'"):
+        load_run(write(tmp_path, "run: t\nnotebooks: [11-receivable]\n"))
+
+
+def test_secrets_are_refused_in_parameter_files(tmp_path, monkeypatch):
+    from medrisk.reports import _runs as runs
+
+    monkeypatch.setattr(runs, "notebook_parameters",
+                        lambda nb: {"db_password": {"inferred_type_name": "str", "help": "x"},
+                                    "as_of": {"inferred_type_name": "str", "help": "x"}})
+    with pytest.raises(ParamsError, match="looks like a secret.*environment variable"):
+        load_run(write(tmp_path, BASE + "  db_password: hunter2\n"))
+
+
+def test_overrides_are_checked_per_notebook(tmp_path):
+    with pytest.raises(ParamsError, match=r"overrides.10-receivables: unknown parameter 'topn'"):
+        load_run(write(tmp_path, BASE + "  as_of: '2026-10-31'\n"
+                                        "overrides:\n  10-receivables: {topn: 3}\n"))
