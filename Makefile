@@ -1,6 +1,7 @@
 # medrisk: the two commands a newcomer needs.
 #   make report   build the environment if needed, make the demo data, run the report pack
-#   make test     build the environment if needed, run every test (package and notebooks)
+#   make test     build the environment if needed, run every test (package, doctests and notebooks)
+#   make test-fast  the quick subset (no `slow` or `notebooks` tests), about a minute
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +11,7 @@ DEMO := data/demo
 INVOICES ?= 20000
 SEED ?= 0
 
-.PHONY: report test env demo browser postgres bench lint clean
+.PHONY: report test test-fast env demo browser postgres bench lint clean
 
 env: $(STAMP)
 
@@ -47,7 +48,10 @@ report: $(STAMP) $(DEMO)/invoices.parquet
 
 test: $(STAMP) browser postgres $(DEMO)/invoices.parquet
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q --nbval-lax tests notebooks
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q --nbval-lax --doctest-modules medrisk tests notebooks
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow and not notebooks" tests
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

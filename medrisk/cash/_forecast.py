@@ -61,7 +61,8 @@ from medrisk.cash._timing import (
 from medrisk.config import FEN_PER_YUAN
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
-from medrisk.receivables._engine import _book, _day_of, _to_ts
+from medrisk.kernel import day_of, to_ts
+from medrisk.receivables._engine import _book
 
 __all__ = [
     "CashBacktest",
@@ -111,7 +112,7 @@ def recent_sales_forecast(ledger: Ledger, as_of, h: int = 12, rel_sd: float = 0.
         ("total"), ``ds`` (month start), ``model`` ("SeasonalNaiveGrowth"),
         ``mean``, ``lo-80``, ``hi-80``, ``lo-95``, ``hi-95`` in 元.
     """
-    day = _day_of(as_of)
+    day = day_of(as_of)
     h = _check_int("h", h, 1, 120)
     rel_sd = _check_float("rel_sd", rel_sd, 0.0, 5.0)
     book = _book(ledger)
@@ -369,7 +370,7 @@ def cash_in_forecast(
     >>> fc = cash_in_forecast(ledger, "2026-06-30", "13W", sales_forecast="recent")
     >>> fc[fc["component"] == "total"][["period_start", "mean", "lo-80", "hi-80"]]  # doctest: +SKIP
     """
-    day = _day_of(as_of)
+    day = day_of(as_of)
     starts, ends = _period_days(day, horizon)
     n_draws = _check_int("n_draws", n_draws, 20, 100_000)
     seed = _check_int("seed", seed, 0)
@@ -377,7 +378,7 @@ def cash_in_forecast(
     p_late_weight = _check_float("p_late_weight", p_late_weight, 0.0, 1.0)
     if timing is None:
         timing = fit_payment_timing(ledger, as_of, segment=segment, **fit_kw)
-    elif timing.as_of != pd.Timestamp(_to_ts([day])[0]):
+    elif timing.as_of != pd.Timestamp(to_ts([day])[0]):
         raise ParamsError(f"timing was fitted on {timing.as_of.date()}, not on as_of={as_of!r}; "
                           "fit it on the forecast date or pass timing=None.")
     n_days = int(ends[-1] - day)
@@ -403,9 +404,9 @@ def cash_in_forecast(
     in_month = (book.inv_day >= month_first) & (book.inv_day <= day)
     already = float(book.amount[in_month].sum())
     rate, sd_d, model = _daily_sales(frame, day, n_days, sales_model, already)
-    kernel = _new_sales_kernel(timing, n_days, extra)
-    cash_new = np.convolve(rate, kernel)[:n_days]
-    cash_sd = np.convolve(sd_d, kernel)[:n_days]
+    new_kernel = _new_sales_kernel(timing, n_days, extra)
+    cash_new = np.convolve(rate, new_kernel)[:n_days]
+    cash_sd = np.convolve(sd_d, new_kernel)[:n_days]
     booked = _weekend_move(day + 1 + np.arange(n_days), timing.params.get("weekend", "none"))
     booked = np.clip(booked, day + 1, ends[-1] + 1)
     per_of_day = np.searchsorted(starts, booked, side="right") - 1
@@ -433,8 +434,8 @@ def cash_in_forecast(
             row[f"lo-{lev}"] = np.minimum(row[f"lo-{lev}"], mean)
         out.append(pd.DataFrame({
             "period": np.arange(1, len(starts) + 1),
-            "period_start": _to_ts(starts),
-            "period_end": _to_ts(ends),
+            "period_start": to_ts(starts),
+            "period_end": to_ts(ends),
             **{k: (v / FEN_PER_YUAN if isinstance(v, np.ndarray) else v) for k, v in row.items()},
         }))
     result = pd.concat(out, ignore_index=True)
@@ -442,7 +443,7 @@ def cash_in_forecast(
                      "lo-80", "hi-80", "lo-95", "hi-95"]]
     result["component"] = pd.Categorical(result["component"], categories=list(COMPONENTS))
     result.attrs.update(
-        as_of=pd.Timestamp(_to_ts([day])[0]),
+        as_of=pd.Timestamp(to_ts([day])[0]),
         horizon=str(horizon),
         unit="yuan",
         sales_source=source,
@@ -535,25 +536,25 @@ def backtest_cash_in(
         no dates are given.
     """
     naive_weeks = _check_int("naive_weeks", naive_weeks, 1, 520)
-    dates = [_day_of(d, "as_of_dates") for d in as_of_dates]
+    dates = [day_of(d, "as_of_dates") for d in as_of_dates]
     if not dates:
         raise ParamsError("as_of_dates is empty; give at least one past date.")
     sales_fc = forecast_kw.pop("sales_forecast", None)
     if isinstance(sales_fc, pd.DataFrame):
         raise ParamsError("backtest_cash_in makes its own sales forecast per as_of; pass "
                           "sales_forecast=None, 'recent' or 'none', not a frame.")
-    last = int(_day_of(ledger.payments["payment_date"].max()))
+    last = int(day_of(ledger.payments["payment_date"].max()))
     rows = []
     sources = set()
     for d in dates:
         starts, ends = _period_days(d, horizon)
         if ends[-1] > last:
             raise ParamsError(
-                f"as_of {_to_ts([d])[0].astype('datetime64[D]')} with horizon {horizon!r} runs to "
-                f"{_to_ts([ends[-1]])[0].astype('datetime64[D]')}, after the last payment date "
-                f"{_to_ts([last])[0].astype('datetime64[D]')}; use an earlier date."
+                f"as_of {to_ts([d])[0].astype('datetime64[D]')} with horizon {horizon!r} runs to "
+                f"{to_ts([ends[-1]])[0].astype('datetime64[D]')}, after the last payment date "
+                f"{to_ts([last])[0].astype('datetime64[D]')}; use an earlier date."
             )
-        ts = pd.Timestamp(_to_ts([d])[0])
+        ts = pd.Timestamp(to_ts([d])[0])
         fc = cash_in_forecast(ledger, ts, horizon, sales_forecast=sales_fc, **forecast_kw)
         sources.add(fc.attrs["sales_source"])
         tot = fc[fc["component"] == "total"].reset_index(drop=True)

@@ -51,11 +51,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from medrisk import kernel
 from medrisk.cash._timing import PaymentTiming, fit_payment_timing
 from medrisk.config import FEN_PER_YUAN
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
-from medrisk.receivables._engine import _book, _day_of, _to_ts
+from medrisk.receivables._engine import _book
 
 __all__ = [
     "cash_periods",
@@ -122,11 +123,11 @@ def cash_periods(as_of, horizon: str = "13W") -> pd.DataFrame:
     >>> cash_periods("2026-10-31", "12M")["period_start"].iloc[0]
     Timestamp('2026-11-01 00:00:00')
     """
-    starts, ends = _period_days(_day_of(as_of), horizon)
+    starts, ends = _period_days(kernel.day_of(as_of), horizon)
     return pd.DataFrame({
         "period": np.arange(1, len(starts) + 1),
-        "period_start": _to_ts(starts),
-        "period_end": _to_ts(ends),
+        "period_start": kernel.to_ts(starts),
+        "period_end": kernel.to_ts(ends),
         "days": ends - starts + 1,
     })
 
@@ -189,10 +190,9 @@ def _blend_p_late(ledger, rows, seg, age, log_theta, timing, p_late, weight, ext
             + (f" with columns {list(p_late.columns)}" if isinstance(p_late, pd.DataFrame) else "")
             + "."
         )
-    from medrisk.receivables._engine import _positions
 
     ids = ledger.invoices["invoice_id"].take(rows).reset_index(drop=True)
-    pos = _positions(ids, p_late["invoice_id"].reset_index(drop=True))
+    pos = kernel.positions(ids, p_late["invoice_id"].reset_index(drop=True))
     p = np.full(len(rows), np.nan)
     vals = pd.to_numeric(p_late["p_late"], errors="coerce").to_numpy(dtype=np.float64)
     p[pos >= 0] = vals[pos[pos >= 0]]
@@ -433,7 +433,7 @@ def payment_outlook(
         ``p_paid_in_horizon``, ``p_never`` and ``expected_in_horizon``
         (元), plus the segment columns.
     """
-    day = _day_of(as_of)
+    day = kernel.day_of(as_of)
     starts, ends = _period_days(day, horizon)
     if timing is None:
         timing = fit_payment_timing(ledger, as_of, segment=segment, **fit_kw)
@@ -454,5 +454,5 @@ def payment_outlook(
     })
     for name in timing.segment:
         out[name] = timing.segments[name].to_numpy(dtype=object)[op.seg]
-    out.attrs.update(as_of=pd.Timestamp(_to_ts([day])[0]), horizon=str(horizon))
+    out.attrs.update(as_of=pd.Timestamp(kernel.to_ts([day])[0]), horizon=str(horizon))
     return out

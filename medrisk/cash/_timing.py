@@ -74,9 +74,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from medrisk import kernel
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
-from medrisk.receivables._engine import _book, _day_of, _groups, _to_ts
+from medrisk.receivables._engine import _book, _groups
 
 __all__ = [
     "PaymentTiming",
@@ -215,11 +216,10 @@ def _detect_calendar(ledger: Ledger, day: int, w0: int, cust_ids: pd.Index, week
             weekend = "none"
         else:
             weekend = "friday" if share[4] >= share[0] else "monday"
-    from medrisk.receivables._engine import _positions
 
     n_c = len(cust_ids)
     none = (weekend, np.zeros((n_c, 1), np.int64), np.ones((n_c, 1)))
-    cust = _positions(pay["customer_id"][keep].reset_index(drop=True), pd.Series(cust_ids))
+    cust = kernel.positions(pay["customer_id"][keep].reset_index(drop=True), pd.Series(cust_ids))
     ok = cust >= 0
     cust, p_day, wd = cust[ok], p_day[ok], wd[ok]
     if len(cust) == 0:
@@ -457,7 +457,7 @@ def fit_payment_timing(
     ParamsError
         For a bad argument, naming it and what is allowed.
     """
-    day = _day_of(as_of)
+    day = kernel.day_of(as_of)
     if lookback_days is not None:
         lookback_days = _check_int("lookback_days", lookback_days, 30)
     max_delay_days = _check_int("max_delay_days", max_delay_days, 30, 3650)
@@ -566,9 +566,8 @@ def fit_payment_timing(
     beta = expected / ubar + customer_prior
     cust_group = None
     if "customer_type" in ledger.customers.columns:
-        from medrisk.receivables._engine import _positions
 
-        pos = _positions(pd.Series(np.asarray(cust_ids, dtype=object)),
+        pos = kernel.positions(pd.Series(np.asarray(cust_ids, dtype=object)),
                          ledger.customers["customer_id"].reset_index(drop=True))
         types = ledger.customers["customer_type"].to_numpy(dtype=object)
         cust_group = pd.factorize(np.where(pos >= 0, types[np.maximum(pos, 0)], None),
@@ -601,7 +600,7 @@ def fit_payment_timing(
         "share": amt_k / amt_k.sum() if amt_k.sum() > 0 else amt_k,
     })
     return PaymentTiming(
-        as_of=pd.Timestamp(_to_ts([day])[0]),
+        as_of=pd.Timestamp(kernel.to_ts([day])[0]),
         segment=names,
         segments=seg_keys.reset_index(drop=True),
         lo=lo,

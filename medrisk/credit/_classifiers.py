@@ -28,7 +28,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_scalar, validate_data
 from threadpoolctl import threadpool_limits
 
-from medrisk.exceptions import ParamsError
+from medrisk import kernel
 
 __all__ = [
     "BoostedRiskClassifier",
@@ -38,13 +38,6 @@ __all__ = [
 
 CALIBRATIONS = ("isotonic", "sigmoid", "none")
 _EPS = 1e-6
-
-
-def _check_choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ParamsError(
-            f"{name}={value!r} is not supported. Possible values are: {list(allowed)}."
-        )
 
 
 def _sigmoid(x):
@@ -97,7 +90,7 @@ class _CalibratedRiskClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        _check_choice("calibration", self.calibration, CALIBRATIONS)
+        kernel.check_choice("calibration", self.calibration, CALIBRATIONS)
         check_scalar(
             self.calibration_fraction,
             "calibration_fraction",

@@ -44,19 +44,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from medrisk import kernel
 from medrisk.credit._outcomes import check_days, fates, final_outcome
 from medrisk.credit._streams import Stream, Streams, group_sort, running_max_before
 from medrisk.data import Ledger
 from medrisk.receivables import allocations_of
-from medrisk.receivables._engine import (
-    _NEVER,
-    _book,
-    _cache,
-    _day_of,
-    _invoice_salesperson,
-    _positions,
-    _to_ts,
-)
+from medrisk.receivables._engine import _book, _cache, _invoice_salesperson
 
 __all__ = [
     "invoice_features",
@@ -217,7 +210,7 @@ def _build_state(ledger: Ledger, L: int) -> _State:
         np.asarray(acts["action_date"], "datetime64[D]").astype(np.int64),
     ]
     lo = min(int(d.min(initial=0)) for d in dates if len(d)) - 400
-    hi = max(int(d[d < _NEVER].max(initial=0)) for d in dates if len(d)) + 400
+    hi = max(int(d[d < kernel.NEVER].max(initial=0)) for d in dates if len(d)) + 400
     hi = max(hi, int(f.due_day.max(initial=0)) + 2 * 365 + L)
     base, span = lo, hi - lo + 2
 
@@ -234,7 +227,7 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     amt = f.amount.astype(np.float64)
     log_amt = np.rint(np.log(np.maximum(amt, 1) / 100) * _FIXED)
     ones = np.ones(n)
-    closed = f.closed_day < _NEVER
+    closed = f.closed_day < kernel.NEVER
     # open amount and counts: + on the invoice day, - on each reduction / the closing day;
     # columns: open amount, open count, log-amount sum, issued count, sales (fen)
     cust_open = Streams(
@@ -292,15 +285,15 @@ def _build_state(ledger: Ledger, L: int) -> _State:
 
     # unapplied cash: payments received minus allocations (dated when they take effect)
     alloc = allocations_of(ledger)
-    pay_c = _positions(
+    pay_c = kernel.positions(
         pays["customer_id"].reset_index(drop=True),
         ledger.customers["customer_id"].reset_index(drop=True),
     )
-    al_c = _positions(
+    al_c = kernel.positions(
         alloc["customer_id"].reset_index(drop=True),
         ledger.customers["customer_id"].reset_index(drop=True),
     )
-    al_inv = _positions(
+    al_inv = kernel.positions(
         alloc["invoice_id"].reset_index(drop=True),
         ledger.invoices["invoice_id"].reset_index(drop=True),
     )
@@ -316,7 +309,7 @@ def _build_state(ledger: Ledger, L: int) -> _State:
     )
 
     # collection actions: disputes, promises (broken ones on the promised day + grace)
-    a_c = _positions(
+    a_c = kernel.positions(
         acts["customer_id"].reset_index(drop=True),
         ledger.customers["customer_id"].reset_index(drop=True),
     )
@@ -700,7 +693,7 @@ def customer_features(ledger: Ledger, as_of, late_after_days: int = 30) -> pd.Da
         ``sales_90d`` (int64 fen) for exposure and cost figures.
     """
     L = check_days("late_after_days", late_after_days)
-    day = _day_of(as_of)
+    day = kernel.day_of(as_of)
     f = fates(ledger)
     st = _state(ledger, L)
     cust = ledger.customers
@@ -744,5 +737,5 @@ def customer_features(ledger: Ledger, as_of, late_after_days: int = 30) -> pd.Da
         opened = np.asarray(cust["opened_date"], "datetime64[D]")
         known |= np.isnat(opened) | (opened.astype(np.int64) <= day)
     out = out[known]
-    out.attrs.update(as_of=_to_ts([day])[0], late_after_days=L)
+    out.attrs.update(as_of=kernel.to_ts([day])[0], late_after_days=L)
     return out

@@ -25,12 +25,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from medrisk import kernel
 from medrisk.config import PARAMS_DIR
 from medrisk.credit._streams import Stream
 from medrisk.credit._thresholds import TIERS
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
-from medrisk.receivables._engine import _NEVER, _book, _cache, _day_of, _positions, _to_ts
+from medrisk.receivables._engine import _book, _cache
 
 __all__ = [
     "CreditPolicy",
@@ -176,7 +177,7 @@ def order_values(ledger: Ledger) -> pd.Series:
         * lines["unit_price"].to_numpy(np.float64)
         * (1 - disc)
     )
-    pos = _positions(
+    pos = kernel.positions(
         lines["order_id"].reset_index(drop=True), orders["order_id"].reset_index(drop=True)
     )
     ok = pos >= 0
@@ -206,17 +207,17 @@ def _exposure_state(ledger: Ledger, statuses: tuple[str, ...]) -> _Exposure:
     cust = ledger.customers
     n_c = len(cust)
     orders = ledger.require("orders", "credit checks", ["order_id", "customer_id", "order_date"])
-    o_c = _positions(
+    o_c = kernel.positions(
         orders["customer_id"].reset_index(drop=True), cust["customer_id"].reset_index(drop=True)
     )
     o_c = np.where(o_c >= 0, o_c, n_c)
     o_day = np.asarray(orders["order_date"], "datetime64[D]").astype(np.int64)
     value = order_values(ledger).to_numpy(np.float64)
     inv = ledger.invoices
-    i_pos = _positions(
+    i_pos = kernel.positions(
         inv["order_id"].reset_index(drop=True), orders["order_id"].reset_index(drop=True)
     )
-    inv_day = np.full(len(orders), _NEVER, np.int64)
+    inv_day = np.full(len(orders), kernel.NEVER, np.int64)
     ok = i_pos >= 0
     np.minimum.at(inv_day, i_pos[ok], book.inv_day[ok])
     status = (
@@ -224,14 +225,14 @@ def _exposure_state(ledger: Ledger, statuses: tuple[str, ...]) -> _Exposure:
         if "status" in orders
         else np.full(len(orders), None)
     )
-    counts = np.isin(status, list(statuses) + ["invoiced", "closed"]) | (inv_day < _NEVER)
+    counts = np.isin(status, list(statuses) + ["invoiced", "closed"]) | (inv_day < kernel.NEVER)
     counts &= status != "cancelled"
     lo = int(min(o_day.min(initial=0), book.inv_day.min(initial=0))) - 1
     hi = (
         int(
             max(
                 o_day.max(initial=0),
-                book.ev_day[book.ev_day < _NEVER].max(initial=0),
+                book.ev_day[book.ev_day < kernel.NEVER].max(initial=0),
                 book.inv_day.max(initial=0),
             )
         )
@@ -248,7 +249,7 @@ def _exposure_state(ledger: Ledger, statuses: tuple[str, ...]) -> _Exposure:
         lo,
         span,
     )
-    billed = counts & (inv_day < _NEVER)
+    billed = counts & (inv_day < kernel.NEVER)
     unbilled = Stream(
         np.concatenate([o_c[counts], o_c[billed]]),
         np.concatenate([o_day[counts], np.maximum(inv_day[billed], o_day[billed])]),
@@ -290,7 +291,7 @@ def exposure(ledger: Ledger, as_of, policy: CreditPolicy | None = None) -> pd.Da
     """
     pol = (policy or load_policy()).validate()
     st = _exposure_state(ledger, pol.unbilled_statuses)
-    day = _day_of(as_of)
+    day = kernel.day_of(as_of)
     n_c = len(ledger.customers)
     c = np.arange(n_c, dtype=np.int64)
     d = np.full(n_c, day, np.int64)
@@ -310,7 +311,7 @@ def exposure(ledger: Ledger, as_of, policy: CreditPolicy | None = None) -> pd.Da
             "utilisation": np.where(np.isnan(lim), np.nan, util),
         }
     )
-    out.attrs.update(as_of=_to_ts([day])[0], unit="fen")
+    out.attrs.update(as_of=kernel.to_ts([day])[0], unit="fen")
     return out
 
 
@@ -373,7 +374,7 @@ def check_orders(
         )
     st = _exposure_state(ledger, pol.unbilled_statuses)
     n_c = len(ledger.customers)
-    c = _positions(
+    c = kernel.positions(
         orders["customer_id"].reset_index(drop=True),
         ledger.customers["customer_id"].reset_index(drop=True),
     )
@@ -383,7 +384,7 @@ def check_orders(
             f"Unknown customer_id(s) {bad}; orders must name customers of the ledger."
         )
     c = np.where(c >= 0, c, n_c)
-    d = np.full(len(c), _day_of(as_of), np.int64)
+    d = np.full(len(c), kernel.day_of(as_of), np.int64)
     amount = orders["amount"].to_numpy(np.float64)
     if isinstance(tiers, pd.Series):
         tiers = tiers.reindex(orders["customer_id"].to_numpy()).to_numpy(dtype=object)
@@ -483,14 +484,14 @@ def recommend_limits(
         recommended_limit, current_limit (int64 fen, current NaN when none), change.
     """
     pol = (policy or load_policy()).validate()
-    day = _day_of(as_of)
+    day = kernel.day_of(as_of)
     book = _book(ledger)
     cust = ledger.customers
     n_c = len(cust)
     slot = np.where(book.cust_pos >= 0, book.cust_pos, n_c)
     win = (book.inv_day <= day) & (book.inv_day > day - pol.sales_lookback_days)
     sales = np.bincount(slot[win], book.amount[win].astype(float), minlength=n_c + 1)[:n_c]
-    first = np.full(n_c + 1, _NEVER, np.int64)
+    first = np.full(n_c + 1, kernel.NEVER, np.int64)
     seen = book.inv_day <= day
     np.minimum.at(first, slot[seen], book.inv_day[seen])
     days = np.clip(day - first[:n_c] + 1, 30, pol.sales_lookback_days)
@@ -523,7 +524,7 @@ def recommend_limits(
             "change": rec - current,
         }
     )
-    out.attrs.update(as_of=_to_ts([day])[0], unit="fen")
+    out.attrs.update(as_of=kernel.to_ts([day])[0], unit="fen")
     return out
 
 
@@ -566,7 +567,7 @@ def what_if(
         One row per replayed order with its check and write_off (fen).
     """
     pol = (policy or load_policy()).validate()
-    s, e = _day_of(start, "start"), _day_of(end, "end")
+    s, e = kernel.day_of(start, "start"), kernel.day_of(end, "end")
     if e < s:
         raise ParamsError(f"end must be on or after start; got start={start!r}, end={end!r}.")
     st = _exposure_state(ledger, pol.unbilled_statuses)
@@ -576,7 +577,7 @@ def what_if(
         {
             "order_id": orders["order_id"].to_numpy()[sel],
             "customer_id": orders["customer_id"].to_numpy()[sel],
-            "order_date": _to_ts(st.order_day[sel]),
+            "order_date": kernel.to_ts(st.order_day[sel]),
             "amount": np.round(st.order_value[sel]).astype(np.int64),
         }
     )
@@ -587,7 +588,7 @@ def what_if(
     billed = st.order_invoice_day[sel] <= st.order_day[sel]
     own_unb = np.where(billed, 0.0, st.order_value[sel])
     book = _book(ledger)
-    inv_order = _positions(
+    inv_order = kernel.positions(
         ledger.invoices["order_id"].reset_index(drop=True),
         orders["order_id"].reset_index(drop=True),
     )

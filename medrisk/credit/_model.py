@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_scalar
 
-from medrisk.credit._classifiers import BoostedRiskClassifier, ScorecardClassifier, _check_choice
+from medrisk.credit._classifiers import BoostedRiskClassifier, ScorecardClassifier
 from medrisk.credit._features import (
     CATEGORICAL_FEATURES,
     FEATURES,
@@ -34,7 +34,7 @@ from medrisk.credit._thresholds import (
 )
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
-from medrisk.receivables._engine import _day_of, _to_ts
+from medrisk.kernel import check_choice, day_of, to_ts
 
 __all__ = [
     "CreditModel",
@@ -147,8 +147,8 @@ class CreditModel:
         y : ndarray of int
             1 bad, 0 good.
         """
-        _check_choice("model", self.model, MODELS)
-        _check_choice("censoring", self.censoring, CENSORING)
+        check_choice("model", self.model, MODELS)
+        check_choice("censoring", self.censoring, CENSORING)
         check_target(self.target)
         L = check_days("late_after_days", self.late_after_days)
         lab = labels(ledger, as_of, L, self.default_after_days, self.target)
@@ -216,7 +216,7 @@ class CreditModel:
             ledger.invoices.set_index("invoice_id").loc[X.index, "invoice_date"]
         )
         self.training_ = {
-            "as_of": str(_to_ts([_day_of(as_of)])[0])[:10],
+            "as_of": str(to_ts([day_of(as_of)])[0])[:10],
             "first_invoice_date": str(inv_dates.min())[:10],
             "last_invoice_date": str(inv_dates.max())[:10],
             "rows": int(len(y)),
@@ -467,13 +467,13 @@ def backtest(
     >>> res.metrics[["roc_auc", "ece", "ks"]]  # doctest: +SKIP
     """
     for m in models:
-        _check_choice("models", m, MODELS)
-    cut = _day_of(cutoff, "cutoff")
-    end = _last_day(ledger) if evaluate_as_of is None else _day_of(evaluate_as_of, "evaluate_as_of")
+        check_choice("models", m, MODELS)
+    cut = day_of(cutoff, "cutoff")
+    end = _last_day(ledger) if evaluate_as_of is None else day_of(evaluate_as_of, "evaluate_as_of")
     if end <= cut:
         raise ParamsError(
             f"evaluate_as_of must be after cutoff; got cutoff={cutoff!r} and "
-            f"evaluate_as_of={str(_to_ts([end])[0])[:10]!r}."
+            f"evaluate_as_of={str(to_ts([end])[0])[:10]!r}."
         )
     hi = end if horizon_days is None else cut + check_days("horizon_days", horizon_days, 1)
     fitted = {}
@@ -481,15 +481,15 @@ def backtest(
         params = (estimator_params or {}).get(m)
         fitted[m] = CreditModel(
             m, late_after_days, target, default_after_days, censoring, params, random_state
-        ).fit(ledger, _to_ts([cut])[0])
-    lab = labels(ledger, _to_ts([end])[0], late_after_days, default_after_days, target)
+        ).fit(ledger, to_ts([cut])[0])
+    lab = labels(ledger, to_ts([end])[0], late_after_days, default_after_days, target)
     day = np.asarray(lab["invoice_date"], "datetime64[D]").astype(np.int64)
     window = (day > cut) & (day <= hi)
     test = lab[window & lab["matured"].to_numpy()]
     if len(test) == 0 or test["label"].nunique() < 2:
         raise ParamsError(
             f"No invoice issued after cutoff={cutoff!r} has a matured outcome with both classes "
-            f"by {str(_to_ts([end])[0])[:10]}; choose an earlier cutoff."
+            f"by {str(to_ts([end])[0])[:10]}; choose an earlier cutoff."
         )
     X = invoice_features(ledger, late_after_days).loc[test["invoice_id"].to_numpy()]
     y = test["label"].to_numpy().astype(int)
@@ -505,16 +505,16 @@ def backtest(
         rows.append(
             {
                 "model": m,
-                "cutoff": _to_ts([cut])[0],
+                "cutoff": to_ts([cut])[0],
                 "train_rows": fitted[m].training_["rows"] if m in fitted else 0,
                 **met,
             }
         )
         lifts.append(lift_table(y, scores[m], n_bins).assign(model=m))
     info = {
-        "cutoff": _to_ts([cut])[0],
-        "evaluate_as_of": _to_ts([end])[0],
-        "window_end": _to_ts([hi])[0],
+        "cutoff": to_ts([cut])[0],
+        "evaluate_as_of": to_ts([end])[0],
+        "window_end": to_ts([hi])[0],
         "scored": int(len(test)),
         "left_out_not_matured": int(window.sum() - len(test)),
     }

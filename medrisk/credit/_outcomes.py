@@ -23,7 +23,8 @@ import pandas as pd
 
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
-from medrisk.receivables._engine import _NEVER, _book, _cache, _day_of, _to_ts
+from medrisk.kernel import NEVER, day_of, to_ts
+from medrisk.receivables._engine import _book, _cache
 
 __all__ = ["labels", "TARGETS", "Fates", "fates", "final_outcome", "check_days", "check_target"]
 
@@ -55,8 +56,8 @@ class Fates:
     due_day: np.ndarray
     amount: np.ndarray
     cust: np.ndarray  # customer position (n_customers when unknown)
-    closed_day: np.ndarray  # _NEVER when open
-    wo_day: np.ndarray  # first write-off day, _NEVER when none
+    closed_day: np.ndarray  # NEVER when open
+    wo_day: np.ndarray  # first write-off day, NEVER when none
     written_off: np.ndarray  # written off before (or when) it closed
 
 
@@ -66,10 +67,10 @@ def fates(ledger: Ledger) -> Fates:
     if "credit_fates" not in cache:
         book = _book(ledger)
         n_c = len(ledger.customers)
-        wo_day = np.full(book.n, _NEVER, np.int64)
+        wo_day = np.full(book.n, NEVER, np.int64)
         wo = np.flatnonzero(book.ev_kind == 3)
         np.minimum.at(wo_day, book.ev_inv[wo], book.ev_day[wo])
-        written_off = (wo_day < _NEVER) & (wo_day <= book.closed_day)
+        written_off = (wo_day < NEVER) & (wo_day <= book.closed_day)
         cust = np.where(book.cust_pos >= 0, book.cust_pos, n_c)
         cache["credit_fates"] = Fates(
             book.inv_day, book.due_day, book.amount, cust, book.closed_day, wo_day, written_off
@@ -80,7 +81,7 @@ def fates(ledger: Ledger) -> Fates:
 def final_outcome(f: Fates, after_days: int) -> tuple[np.ndarray, np.ndarray]:
     """Return the final outcome (bad) and the day it became known, for ``after_days``."""
     bad = f.written_off | (f.closed_day - f.due_day > after_days)
-    late_known = np.minimum(f.due_day + after_days + 1, np.where(f.written_off, f.wo_day, _NEVER))
+    late_known = np.minimum(f.due_day + after_days + 1, np.where(f.written_off, f.wo_day, NEVER))
     known_day = np.where(bad, late_known, f.closed_day)
     return bad, known_day
 
@@ -125,7 +126,7 @@ def labels(
     late_after_days = check_days("late_after_days", late_after_days)
     default_after_days = check_days("default_after_days", default_after_days)
     check_target(target)
-    day = _day_of(as_of)
+    day = day_of(as_of)
     f = fates(ledger)
     rows = np.flatnonzero(f.inv_day <= day)
     out = {}
@@ -139,18 +140,18 @@ def labels(
         {
             "invoice_id": inv["invoice_id"].take(rows).to_numpy(),
             "customer_id": inv["customer_id"].take(rows).to_numpy(),
-            "invoice_date": _to_ts(f.inv_day[rows]),
-            "due_date": _to_ts(f.due_day[rows]),
+            "invoice_date": to_ts(f.inv_day[rows]),
+            "due_date": to_ts(f.due_day[rows]),
             "known": known,
             "matured": f.due_day[rows] + days + 1 <= day,
             "label": lab,
             "late": out["late"][0],
             "default": out["default"][0],
-            "known_date": pd.Series(_to_ts(np.where(known, known_day, 0))).where(known).to_numpy(),
+            "known_date": pd.Series(to_ts(np.where(known, known_day, 0))).where(known).to_numpy(),
         }
     )
     frame.attrs.update(
-        as_of=_to_ts([day])[0],
+        as_of=to_ts([day])[0],
         target=target,
         late_after_days=late_after_days,
         default_after_days=default_after_days,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from medrisk.receivables._engine import _NEVER
+from medrisk import kernel
 
 __all__ = ["Stream", "Streams", "group_sort", "running_max_before"]
 
@@ -55,7 +55,7 @@ class Stream:
         values = values.astype(np.int64, copy=False)
         if values.ndim == 1:
             values = values[:, None]
-        keep = (group >= 0) & (day < _NEVER)
+        keep = (group >= 0) & (day < kernel.NEVER)
         if not keep.all():
             group, day, values = group[keep], day[keep], values[keep]
         key = group.astype(np.int64) * span + np.clip(day - base, 0, span - 1)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
+from medrisk import kernel
 from medrisk import config
 from medrisk.exceptions import SchemaError
 from medrisk.data._schemas import MONEY_COLUMNS, SCHEMAS

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from medrisk import kernel
 from medrisk.data import Ledger
 from medrisk.dunning._priority import load_params
 from medrisk.exceptions import ParamsError
@@ -182,15 +183,6 @@ def _to_fen(yuan: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- KPIs
-def _by_list(by) -> list[str]:
-    if isinstance(by, str):
-        return [by]
-    if by is None or not list(by):
-        raise ParamsError(f"by must name at least one column, e.g. 'salesperson_id', 'team' or "
-                          f"'region'; got {by!r}.")
-    return list(by)
-
-
 def _labels(ledger: Ledger, frame: pd.DataFrame, by: list[str], via_customer: bool) -> pd.DataFrame:
     """Label each row of ``frame`` with its ``by`` groups, as ``dimensions`` resolves them.
 
@@ -250,7 +242,7 @@ def collection_kpis(ledger: Ledger, start, end, by: str | list[str] = "salespers
         at the day before ``start``, attributed through the customer; missing
         for invoice-only columns such as product_line).
     """
-    names = _by_list(by)
+    names = kernel.as_list(by)
     k = kpis(ledger, start, end, by=names).reset_index()
     k = k.rename(columns={"on_time_rate_amount": "on_time_rate",
                           "avg_days_to_pay": "avg_days_to_collect",

@@ -35,9 +35,9 @@ import pandas as pd
 from medrisk.config import CHANNELS, PARAMS_DIR
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError, SourceError
+from medrisk.kernel import day_of, positions, to_ts
 from medrisk.orders._o2c import DEFAULT_STUCK_DAYS, _check_stuck
 from medrisk.receivables import kpis
-from medrisk.receivables._engine import _day_of, _positions, _to_ts
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -172,8 +172,8 @@ def load_channel_policy(path: str | Path | Mapping | None = None) -> dict:
 
 # --------------------------------------------------------------------------- price compliance
 def _bounds(start, end) -> tuple[int | None, int | None]:
-    s = None if start is None else _day_of(start, "start")
-    e = None if end is None else _day_of(end, "end")
+    s = None if start is None else day_of(start, "start")
+    e = None if end is None else day_of(end, "end")
     if s is not None and e is not None and e < s:
         raise ParamsError(f"end must be on or after start; got start={start!r}, end={end!r}.")
     return s, e
@@ -213,22 +213,22 @@ def price_compliance(
         ["order_id", "sku", "quantity", "unit_price", "discount_rate"],
     )
     products = ledger.require("products", "price compliance", ["sku", "list_price", "category"])
-    opos = _positions(lines["order_id"], orders["order_id"])
+    opos = positions(lines["order_id"], orders["order_id"])
     keep = opos >= 0
     s, e = _bounds(start, end)
     oday = orders["order_date"].to_numpy(dtype="datetime64[ns]")
     od = np.where(keep, oday[np.maximum(opos, 0)], np.datetime64("NaT"))
     if s is not None:
-        keep &= od >= _to_ts([s])[0]
+        keep &= od >= to_ts([s])[0]
     if e is not None:
-        keep &= od <= _to_ts([e])[0]
+        keep &= od <= to_ts([e])[0]
     status = orders["status"].to_numpy(dtype=object, na_value=None)
     keep &= np.where(opos >= 0, status[np.maximum(opos, 0)], None) != "cancelled"
     rows = np.flatnonzero(keep)
     lines, opos = lines.iloc[rows].reset_index(drop=True), opos[rows]
 
     cust = ledger.customers
-    cpos = _positions(orders["customer_id"], cust["customer_id"])[opos]
+    cpos = positions(orders["customer_id"], cust["customer_id"])[opos]
 
     def via(order_col, cust_col):
         own = orders[order_col].to_numpy(dtype=object, na_value=None)[opos]
@@ -241,7 +241,7 @@ def price_compliance(
         return np.where(pd.isna(own), alt, own)
 
     channel = via("channel", "channel")
-    ppos = _positions(lines["sku"], products["sku"])
+    ppos = positions(lines["sku"], products["sku"])
     lp = products["list_price"].to_numpy(dtype=float, na_value=np.nan)
     list_price = np.where(ppos >= 0, lp[np.maximum(ppos, 0)], np.nan)
     cat = products["category"].to_numpy(dtype=object, na_value=None)
@@ -399,7 +399,7 @@ def _last_year(start, end) -> tuple[pd.Timestamp, pd.Timestamp]:
     s, e = _bounds(start, end)
     if s is None or e is None:
         raise ParamsError(f"start and end are both needed; got start={start!r}, end={end!r}.")
-    s_ts, e_ts = pd.Timestamp(_to_ts([s])[0]), pd.Timestamp(_to_ts([e])[0])
+    s_ts, e_ts = pd.Timestamp(to_ts([s])[0]), pd.Timestamp(to_ts([e])[0])
     return s_ts - pd.DateOffset(years=1), e_ts - pd.DateOffset(years=1)
 
 
@@ -449,11 +449,11 @@ def channel_performance(
     out = _perf(ledger, start, end, "channel")
     s, e = _bounds(start, end)
     inv = ledger.invoices
-    in_period = (inv["invoice_date"] >= _to_ts([s])[0]) & (inv["invoice_date"] <= _to_ts([e])[0])
+    in_period = (inv["invoice_date"] >= to_ts([s])[0]) & (inv["invoice_date"] <= to_ts([e])[0])
     cust = ledger.customers
     ch = cust.set_index("customer_id")["channel"]
     active = inv.loc[in_period, "customer_id"].drop_duplicates().map(ch).value_counts()
-    opened = cust["opened_date"].isna() | (cust["opened_date"] <= _to_ts([e])[0])
+    opened = cust["opened_date"].isna() | (cust["opened_date"] <= to_ts([e])[0])
     base = cust.loc[opened.to_numpy(), "channel"].value_counts()
     out["active_customers"] = active.reindex(out.index, fill_value=0).astype(np.int64)
     out["customer_base"] = base.reindex(out.index, fill_value=0).astype(np.int64)
@@ -565,7 +565,7 @@ def drop_alerts(
     partners = cust.index[cust["customer_type"].isin(list(customer_types)).to_numpy()]
     frames = []
     for k in range(pol["history_periods"] + 1):  # one kpis call per period, not per partner
-        ps, pe = _to_ts([s - k * length])[0], _to_ts([e - k * length])[0]
+        ps, pe = to_ts([s - k * length])[0], to_ts([e - k * length])[0]
         f = kpis(ledger, ps, pe, by="customer_id")[["sales", "collected"]]
         frames.append(f.reindex(partners, fill_value=0).to_numpy(dtype=float))
     cube = np.stack(frames)  # periods x partners x metrics

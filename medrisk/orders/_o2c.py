@@ -57,19 +57,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from medrisk import kernel
 from medrisk.config import PARAMS_DIR
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError, SourceError
-from medrisk.receivables._engine import (
-    _NEVER,
-    _book,
-    _by_list,
-    _cache,
-    _day_of,
-    _days,
-    _positions,
-    _to_ts,
-)
+from medrisk.kernel import NEVER, as_list, day_of, to_ts
+from medrisk.receivables._engine import _book, _cache
 
 __all__ = [
     "STAGES",
@@ -135,8 +128,8 @@ DEFAULT_POLICY_FILE = PARAMS_DIR / "channel-policy.yaml"
 
 # --------------------------------------------------------------------------- preparation
 def _first_day(pos: np.ndarray, days: np.ndarray, n: int) -> np.ndarray:
-    """Earliest day per position (``_NEVER`` when none); ``pos`` -1 is ignored."""
-    out = np.full(n, _NEVER, np.int64)
+    """Earliest day per position (``NEVER`` when none); ``pos`` -1 is ignored."""
+    out = np.full(n, NEVER, np.int64)
     keep = pos >= 0
     np.minimum.at(out, pos[keep], days[keep])
     return out
@@ -178,7 +171,7 @@ def _base(ledger: Ledger) -> dict:
     n = len(orders)
     ids = orders["order_id"].reset_index(drop=True)
     cust = ledger.customers
-    cpos = _positions(orders["customer_id"], cust["customer_id"])
+    cpos = kernel.positions(orders["customer_id"], cust["customer_id"])
     channel = orders["channel"].to_numpy(dtype=object, na_value=None)
     channel = np.where(pd.isna(channel), _labels(cust["channel"], cpos), channel)
 
@@ -186,40 +179,42 @@ def _base(ledger: Ledger) -> dict:
     category = np.full(n, None, object)
     lines = ledger.table("order_lines")
     if lines is not None and len(lines):
-        lpos = _positions(lines["order_id"], ids)
+        lpos = kernel.positions(lines["order_id"], ids)
         net = _line_net(lines)
         ok = lpos >= 0
         value = np.bincount(lpos[ok], weights=net[ok], minlength=n).astype(np.int64)
         if ledger.has("products"):
             cat = _labels(
-                ledger.products["category"], _positions(lines["sku"], ledger.products["sku"])
+                ledger.products["category"], kernel.positions(lines["sku"], ledger.products["sku"])
             )
             order = np.lexsort((net[ok], lpos[ok]))  # by order, then net amount
             lp = lpos[ok][order]
             last = np.r_[lp[1:] != lp[:-1], True]
             category[lp[last]] = cat[ok][order][last]
 
-    ship_day = np.full(n, _NEVER, np.int64)
+    ship_day = np.full(n, NEVER, np.int64)
     if ledger.has("shipments"):
         sh = ledger.shipments
-        ship_day = _first_day(_positions(sh["order_id"], ids), _days(sh["ship_date"]), n)
+        ship_pos = kernel.positions(sh["order_id"], ids)
+        ship_day = _first_day(ship_pos, kernel.days(sh["ship_date"]), n)
 
     inv = ledger.invoices
-    inv_order = _positions(inv["order_id"], ids) if "order_id" in inv else np.full(len(inv), -1)
+    inv_order = (kernel.positions(inv["order_id"], ids) if "order_id" in inv
+                 else np.full(len(inv), -1))
     book = _book(ledger)
     inv_day = _first_day(inv_order, book.inv_day, n)
 
     status = orders["status"].map(_STATUS_STAGE).to_numpy(dtype=float, na_value=np.nan)
     status = np.where(np.isnan(status), -1, status).astype(np.int64)
 
-    last = [_days(orders["order_date"]).max(initial=0), book.inv_day.max(initial=0)]
+    last = [kernel.days(orders["order_date"]).max(initial=0), book.inv_day.max(initial=0)]
     if ledger.has("shipments"):
-        last.append(_days(ledger.shipments["ship_date"]).max(initial=0))
-    pay = _days(ledger.payments["payment_date"])
+        last.append(kernel.days(ledger.shipments["ship_date"]).max(initial=0))
+    pay = kernel.days(ledger.payments["payment_date"])
     last.append(pay.max(initial=0))
     cache["orders_base"] = base = {
         "n": n,
-        "order_day": _days(orders["order_date"]),
+        "order_day": kernel.days(orders["order_date"]),
         "cpos": cpos,
         # labels as categoricals: taking a million of them is cheap, strings are not
         "channel": pd.Categorical(channel),
@@ -239,19 +234,19 @@ def _base(ledger: Ledger) -> dict:
 def _approval_days(ledger: Ledger, approval_dates) -> np.ndarray:
     n = _base(ledger)["n"]
     if approval_dates is None:
-        return np.full(n, _NEVER, np.int64)
+        return np.full(n, NEVER, np.int64)
     if not isinstance(approval_dates, pd.Series):
         raise ParamsError(
             "approval_dates must be a pandas Series of dates indexed by order_id; "
             f"got {type(approval_dates).__name__}."
         )
     try:
-        days = _days(pd.to_datetime(approval_dates.to_numpy()))
+        days = kernel.days(pd.to_datetime(approval_dates.to_numpy()))
     except (TypeError, ValueError) as exc:
         raise ParamsError(
             f"approval_dates must hold dates; got {approval_dates.head(3).tolist()!r}."
         ) from exc
-    pos = _positions(pd.Series(approval_dates.index.astype(str)), ledger.orders["order_id"])
+    pos = kernel.positions(pd.Series(approval_dates.index.astype(str)), ledger.orders["order_id"])
     return _first_day(pos, days, n)
 
 
@@ -299,10 +294,10 @@ def order_stages(
     --------
     >>> order_stages(ledger, "2026-06-30")["stage"].value_counts()  # doctest: +SKIP
     """
-    day = _day_of(as_of)
+    day = day_of(as_of)
     base = _base(ledger)
     status_day = (
-        base["last_event_day"] if status_as_of is None else _day_of(status_as_of, "status_as_of")
+        base["last_event_day"] if status_as_of is None else day_of(status_as_of, "status_as_of")
     )
     appr_all = _approval_days(ledger, approval_dates)
     rows = np.flatnonzero(base["order_day"] <= day)
@@ -322,7 +317,7 @@ def order_stages(
     open_o = np.bincount(o, weights=open_amt, minlength=n).astype(np.int64)
     n_open = np.bincount(o, weights=~closed, minlength=n)
     close_day = np.full(n, -1, np.int64)
-    np.maximum.at(close_day, o, np.where(closed, book.closed_day[ip], _NEVER))
+    np.maximum.at(close_day, o, np.where(closed, book.closed_day[ip], NEVER))
 
     take = lambda a: a[rows]  # noqa: E731
     inv_amt, paid_amt, open_o, n_open, close_day = map(
@@ -331,15 +326,15 @@ def order_stages(
     order_day, appr, ship, inv1 = (
         take(a) for a in (base["order_day"], appr_all, base["ship_day"], base["inv_day"])
     )
-    appr = np.where(appr <= day, appr, _NEVER)
-    ship = np.where(ship <= day, ship, _NEVER)
-    inv1 = np.where(inv1 <= day, inv1, _NEVER)
-    is_inv = inv1 != _NEVER
+    appr = np.where(appr <= day, appr, NEVER)
+    ship = np.where(ship <= day, ship, NEVER)
+    inv1 = np.where(inv1 <= day, inv1, NEVER)
+    is_inv = inv1 != NEVER
     is_paid = is_inv & (n_open == 0)
-    close_day = np.where(is_paid, close_day, _NEVER)
+    close_day = np.where(is_paid, close_day, NEVER)
 
     stage = np.select(
-        [is_paid, is_inv & (paid_amt > 0), is_inv, ship != _NEVER, appr != _NEVER],
+        [is_paid, is_inv & (paid_amt > 0), is_inv, ship != NEVER, appr != NEVER],
         [5, 4, 3, 2, 1],
         0,
     )
@@ -351,19 +346,19 @@ def order_stages(
 
     since = np.select(
         [stage == 0, stage == 1, stage == 2, (stage == 3) | (stage == 4), stage == 5],
-        [order_day, np.where(appr != _NEVER, appr, order_day), ship, inv1, close_day],
-        _NEVER,
+        [order_day, np.where(appr != NEVER, appr, order_day), ship, inv1, close_day],
+        NEVER,
     )
-    since = np.where(from_status & (stage != 1), _NEVER, since)  # status-only stages are undated
-    since = np.where(from_status & (stage == 1), np.where(appr != _NEVER, appr, order_day), since)
+    since = np.where(from_status & (stage != 1), NEVER, since)  # status-only stages are undated
+    since = np.where(from_status & (stage == 1), np.where(appr != NEVER, appr, order_day), since)
 
     def span(a, b):
-        ok = (a != _NEVER) & (b != _NEVER)
+        ok = (a != NEVER) & (b != NEVER)
         return np.where(ok, (b - a).astype(float), np.nan)
 
     def date(a):
         return pd.Series(
-            np.where(a == _NEVER, np.datetime64("NaT"), _to_ts(np.where(a == _NEVER, 0, a)))
+            np.where(a == NEVER, np.datetime64("NaT"), to_ts(np.where(a == NEVER, 0, a)))
         )
 
     orders = ledger.orders
@@ -409,7 +404,7 @@ def order_stages(
 
 # --------------------------------------------------------------------------- summaries
 def _check_by(by) -> list[str]:
-    names = _by_list(by)
+    names = as_list(by)
     bad = [b for b in names if b not in DIMENSIONS]
     if bad:
         raise ParamsError(
@@ -421,9 +416,9 @@ def _check_by(by) -> list[str]:
 def _in_period(frame: pd.DataFrame, start, end) -> pd.DataFrame:
     keep = np.ones(len(frame), bool)
     if start is not None:
-        keep &= frame["order_date"].to_numpy() >= _to_ts([_day_of(start, "start")])[0]
+        keep &= frame["order_date"].to_numpy() >= to_ts([day_of(start, "start")])[0]
     if end is not None:
-        keep &= frame["order_date"].to_numpy() <= _to_ts([_day_of(end, "end")])[0]
+        keep &= frame["order_date"].to_numpy() <= to_ts([day_of(end, "end")])[0]
     return frame[keep]
 
 

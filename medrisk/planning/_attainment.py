@@ -31,19 +31,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from medrisk import kernel
 from medrisk.config import FEN_PER_YUAN, PARAMS_DIR
 from medrisk.data import Ledger
 from medrisk.exceptions import MissingTableError, ParamsError, SchemaError, SourceError
 from medrisk.i18n import wan
 from medrisk.planning._forecaster import AutoETS, Forecaster, _month_codes, _month_starts
-from medrisk.planning._quotas import QUOTA_DIMENSIONS, _check_by, _check_choice
+from medrisk.planning._quotas import QUOTA_DIMENSIONS, _check_by
 from medrisk.planning._sales import (
     MISSING_LABEL,
     _last_complete_month,
     _sales_by_month,
     monthly_sales,
 )
-from medrisk.receivables._engine import _day_of
 
 __all__ = [
     "ALERT_KEYS",
@@ -66,7 +66,7 @@ _Z95 = 1.959963984540054
 
 # --------------------------------------------------------------------------- attainment
 def _plan_frame(ledger: Ledger, quotas, source: str) -> tuple[pd.DataFrame, str]:
-    _check_choice("source", source, SOURCES)
+    kernel.check_choice("source", source, SOURCES)
     targets = ledger.table("targets")
     if source in ("auto", "targets") and targets is not None and len(targets):
         return targets, "targets"
@@ -130,7 +130,7 @@ def attainment(ledger: Ledger, as_of, quotas: pd.DataFrame | None = None, by=Non
     ParamsError, SchemaError, MissingTableError
         For bad arguments, a malformed plan or a missing plan.
     """
-    day = _day_of(as_of)
+    day = kernel.day_of(as_of)
     plan, src = _plan_frame(ledger, quotas, source)
     names = list(_plan_by(plan, by))
     last = _last_complete_month(day)
@@ -312,7 +312,7 @@ def seasonal_expectation(ledger: Ledger, as_of, by=("region",)) -> pd.DataFrame:
         ``sd`` (元), ``z`` = (actual - expected) / sd, ``model``.
     """
     names = [by] if isinstance(by, str) else list(by)
-    day = _day_of(as_of)
+    day = kernel.day_of(as_of)
     last = _last_complete_month(day)
     prev_day = int(np.int64(last).astype("datetime64[M]").astype("datetime64[D]").astype(
         np.int64)) - 1  # the day before the latest complete month

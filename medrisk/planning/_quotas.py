@@ -42,6 +42,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
+from medrisk import kernel
 from medrisk.config import FEN_PER_YUAN
 from medrisk.data import Ledger, Target
 from medrisk.exceptions import ParamsError
@@ -53,7 +54,6 @@ from medrisk.planning._sales import (
     forecast_sales,
     monthly_sales,
 )
-from medrisk.receivables._engine import _day_of
 
 __all__ = [
     "QUOTA_DIMENSIONS",
@@ -172,13 +172,6 @@ def _check_by(by) -> tuple[str, ...]:
     return names
 
 
-def _check_choice(name: str, value, allowed) -> str:
-    if value not in allowed:
-        raise ParamsError(f"{name}={value!r} is not supported. "
-                          f"Possible values are: {list(allowed)}.")
-    return value
-
-
 def _check_year(year) -> int:
     if isinstance(year, bool) or not isinstance(year, Integral) or not 2000 <= year <= 2100:
         raise ParamsError(f"year must be a calendar year such as 2027; got {year!r}.")
@@ -211,7 +204,7 @@ def plan_year(as_of) -> int:
     >>> plan_year("2026-12-31"), plan_year("2027-01-01")
     (2027, 2028)
     """
-    return int(pd.Timestamp(np.datetime64(_day_of(as_of), "D")).year) + 1
+    return int(pd.Timestamp(np.datetime64(kernel.day_of(as_of), "D")).year) + 1
 
 
 def quota_basis(ledger: Ledger, as_of, year: int, by=("region",),
@@ -243,8 +236,8 @@ def quota_basis(ledger: Ledger, as_of, year: int, by=("region",),
     """
     by = _check_by(by)
     year = _check_year(year)
-    _check_choice("basis", basis, QUOTA_BASES)
-    day = _day_of(as_of)
+    kernel.check_choice("basis", basis, QUOTA_BASES)
+    day = kernel.day_of(as_of)
     last = _last_complete_month(day)
     first_plan = (year - 1970) * 12
     if last >= first_plan:
@@ -336,7 +329,7 @@ def split_target(basis: QuotaBasis, annual_target: int, phasing: str = "total") 
             or annual_target < 0):
         raise ParamsError(f"annual_target must be a non-negative integer amount in fen; "
                           f"got {annual_target!r}.")
-    _check_choice("phasing", phasing, PHASINGS)
+    kernel.check_choice("phasing", phasing, PHASINGS)
     by = list(basis.by)
     exp = basis.expected
     plan_months = (basis.year - 1970) * 12 + np.arange(12)

@@ -67,6 +67,7 @@ import pandas as pd
 from medrisk.config import FEN_PER_YUAN, PRODUCT_CATEGORIES
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
+from medrisk.kernel import day_of, positions
 from medrisk.planning._forecaster import (
     AutoETS,
     Forecaster,
@@ -80,7 +81,6 @@ from medrisk.planning._forecaster import (
     _month_starts,
     forecast_metrics,
 )
-from medrisk.receivables._engine import _day_of, _positions
 
 __all__ = [
     "monthly_sales",
@@ -184,7 +184,7 @@ def _category_split(ledger: Ledger, inv: pd.DataFrame) -> tuple[np.ndarray, ...]
     if lines is None or products is None or n == 0 or inv["order_id"].isna().all():
         return np.arange(n), fallback, amount
     n_cat = len(PRODUCT_CATEGORIES) + 1
-    line_cat = _lookup(_category_codes(products["category"]), np.zeros(n_cat), _positions(
+    line_cat = _lookup(_category_codes(products["category"]), np.zeros(n_cat), positions(
         lines["sku"].reset_index(drop=True), products["sku"].reset_index(drop=True)))
     disc = lines["discount_rate"].astype("float64").fillna(0.0).to_numpy()
     net = lines["quantity"].to_numpy(np.float64) * lines["unit_price"].to_numpy(np.float64) * (
@@ -242,7 +242,7 @@ def _sales_by_month(ledger: Ledger, day: int, names: list[str]) -> pd.DataFrame:
         pos, cat, amount = np.arange(len(inv)), None, inv["amount"].to_numpy(dtype=np.int64)
     m = _month_codes(inv["invoice_date"].to_numpy())[pos]
     customers = ledger.customers
-    cust_pos = _positions(inv["customer_id"].reset_index(drop=True),
+    cust_pos = positions(inv["customer_id"].reset_index(drop=True),
                           customers["customer_id"].reset_index(drop=True))
     sp_cache: dict[str, np.ndarray] = {}
 
@@ -276,7 +276,7 @@ def _sales_by_month(ledger: Ledger, day: int, names: list[str]) -> pd.DataFrame:
             salesperson()
             sps = ledger.salespeople
             c, labels = _codes(sps[col].reset_index(drop=True))
-            sp_pos = _positions(sp_cache["values"], sps["salesperson_id"].reset_index(drop=True))
+            sp_pos = positions(sp_cache["values"], sps["salesperson_id"].reset_index(drop=True))
             codes = _lookup(c, labels, sp_pos)[pos]
         parts.append((codes, labels))
     group = np.zeros(len(pos), np.int64)
@@ -321,7 +321,7 @@ def monthly_sales(ledger: Ledger, as_of, by=None) -> pd.DataFrame:
     ParamsError
         For a bad ``as_of`` or ``by``, or when no complete month has sales.
     """
-    day = _day_of(as_of)
+    day = day_of(as_of)
     names = _by_names(by)
     sums = _sales_by_month(ledger, day, names)
     last = _last_complete_month(day)

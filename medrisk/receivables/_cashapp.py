@@ -76,6 +76,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from medrisk import kernel
 from medrisk.data import Ledger
 from medrisk.exceptions import SchemaError
 
@@ -209,7 +210,7 @@ def apply_cash(ledger: Ledger) -> CashApplication:
     cust = cust.astype(np.int64)
     n_cust = int(cust.max()) + 1 if len(cust) else 0
     inv_cust, pay_cust = cust[:n_inv], cust[n_inv:]
-    inv_day, pay_day = _days(inv["invoice_date"]), _days(pay["payment_date"])
+    inv_day, pay_day = kernel.days(inv["invoice_date"]), kernel.days(pay["payment_date"])
     inv_amt = inv["amount"].to_numpy(dtype=np.int64)
     pay_amt = pay["amount"].to_numpy(dtype=np.int64)
 
@@ -226,7 +227,7 @@ def apply_cash(ledger: Ledger) -> CashApplication:
             np.add.at(total, rows[known], e_amt[known])
 
     # -- invoices by position: customer, due date, invoice date, id ------------
-    order = _sort_rows([inv_cust, _days(inv["due_date"]), inv_day], inv["invoice_id"])
+    order = _sort_rows([inv_cust, kernel.days(inv["due_date"]), inv_day], inv["invoice_id"])
     pos_of_row = np.empty(n_inv, dtype=np.int64)
     pos_of_row[order] = np.arange(n_inv)
     k_cust, k_day = inv_cust[order], inv_day[order]
@@ -238,7 +239,7 @@ def apply_cash(ledger: Ledger) -> CashApplication:
     if adjustments is not None:
         known = inv_rows["adjustment"] >= 0
         adj_pos = pos_of_row[inv_rows["adjustment"][known]]
-        adj_day = _days(adjustments["adjustment_date"])[known]
+        adj_day = kernel.days(adjustments["adjustment_date"])[known]
         adj_amt = adjustments["amount"].to_numpy(dtype=np.int64)[known]
         days.append(adj_day)
     days = [d for d in days if len(d)]
@@ -784,11 +785,6 @@ def _row_numbers(
         out[name] = c
         at += len(s)
     return out
-
-
-def _days(s: pd.Series) -> np.ndarray:
-    """Calendar days since 1970-01-01 as int64."""
-    return s.to_numpy(dtype="datetime64[D]").astype(np.int64)
 
 
 def _take(s: pd.Series, rows: np.ndarray):

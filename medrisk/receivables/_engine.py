@@ -31,9 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from medrisk import kernel
 from medrisk.config import DEFAULT_AGING_EDGES
 from medrisk.data import SCHEMAS, Ledger
 from medrisk.exceptions import ParamsError
+from medrisk.kernel import NEVER, as_list, check_choice, day_of, positions, to_ts
 from medrisk.receivables._cashapp import apply_cash
 
 __all__ = [
@@ -69,7 +71,6 @@ DEFAULT_INVOICE_AGE_EDGES = (30, 60, 90, 180, 365)
 
 #: Reduction kinds, as codes in the event table.
 _KINDS = ("payment", "credit_note", "discount", "write_off")
-_NEVER = np.int64(2**40)  # "no such day yet": later than any date
 _DENSE_CELLS = 30_000_000  # above this, aggregate sparsely
 
 _CACHE: weakref.WeakKeyDictionary[Ledger, dict] = weakref.WeakKeyDictionary()
@@ -143,51 +144,6 @@ def prepare(ledger: Ledger) -> Ledger:
 
 
 # --------------------------------------------------------------------------- helpers
-def _days(values) -> np.ndarray:
-    """Calendar days since 1970-01-01 as int64 (NaT becomes ``_NEVER``)."""
-    arr = np.asarray(values, dtype="datetime64[ns]").astype("datetime64[D]")
-    out = arr.astype(np.int64)
-    out[np.isnat(arr)] = _NEVER
-    return out
-
-
-def _day_of(as_of, name: str = "as_of") -> int:
-    try:
-        ts = pd.Timestamp(as_of)
-    except (TypeError, ValueError) as exc:
-        raise ParamsError(f"{name} must be a date such as '2025-12-31'; got {as_of!r}.") from exc
-    if ts is pd.NaT or pd.isna(ts):
-        raise ParamsError(f"{name} must be a date such as '2025-12-31'; got {as_of!r}.")
-    return int(np.datetime64(ts.normalize().date(), "D").astype(np.int64))
-
-
-def _to_ts(days: np.ndarray) -> np.ndarray:
-    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[ns]")
-
-
-def _positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
-    """Position of each value in ``keys`` (unique), -1 when absent: one hash pass over both."""
-    if len(values) == 0:
-        return np.zeros(0, dtype=np.int64)
-    both = pd.concat([pd.Series(keys.array), pd.Series(values.array)], ignore_index=True)
-    codes, _ = pd.factorize(both)
-    head, tail = codes[: len(keys)], codes[len(keys) :].astype(np.int64)
-    if not np.array_equal(head, np.arange(len(keys))):  # duplicated or missing keys
-        first = np.full(int(codes.max()) + 1, -1, np.int64)
-        rows = np.flatnonzero(head >= 0)[::-1]  # the first row of a key wins
-        first[head[rows]] = rows
-        return np.where(tail >= 0, first[np.maximum(tail, 0)], -1)
-    return np.where(tail < len(keys), tail, -1)
-
-
-def _check_choice(name: str, value, allowed: Sequence[str]) -> str:
-    if value not in allowed:
-        raise ParamsError(
-            f"{name}={value!r} is not supported. Possible values are: {list(allowed)}."
-        )
-    return value
-
-
 # --------------------------------------------------------------------------- the event table
 @dataclass(frozen=True, eq=False)
 class _Book:
@@ -209,9 +165,9 @@ class _Book:
     cum_kind: np.ndarray  # (4, m + 1) running totals per kind
     start: np.ndarray  # events of invoice i are start[i]:start[i + 1]
     last_pay: np.ndarray  # running max of payment event keys (-1 when none)
-    closed_day: np.ndarray  # first day the open amount reached <= 0 (_NEVER if not)
+    closed_day: np.ndarray  # first day the open amount reached <= 0 (NEVER if not)
     closed_wo: np.ndarray  # write-off amount on the invoice when it closed
-    active_until: np.ndarray  # open on days < active_until (_NEVER if over-reduced)
+    active_until: np.ndarray  # open on days < active_until (NEVER if over-reduced)
 
     def query(self, inv: np.ndarray, day: np.ndarray | int) -> np.ndarray:
         """Index into ``cum`` after the last event of ``inv`` on or before ``day``."""
@@ -235,23 +191,25 @@ def _build_book(ledger: Ledger) -> _Book:
     inv = ledger.invoices
     n = len(inv)
     inv_ids = inv["invoice_id"]
-    inv_day = _days(inv["invoice_date"])
-    due_day = _days(inv["due_date"])
+    inv_day = kernel.days(inv["invoice_date"])
+    due_day = kernel.days(inv["due_date"])
     amount = inv["amount"].to_numpy(dtype=np.int64)
     customers = ledger.customers
-    cust_pos = _positions(inv["customer_id"], customers["customer_id"])
+    cust_pos = positions(inv["customer_id"], customers["customer_id"])
 
     alloc = allocations_of(ledger)
     adj = ledger.table("adjustments", empty_if_missing=True)
     kind_code = {k: i for i, k in enumerate(_KINDS)}
-    ev_inv = _positions(
+    ev_inv = positions(
         pd.concat(
             [pd.Series(alloc["invoice_id"].array), pd.Series(adj["invoice_id"].array)],
             ignore_index=True,
         ),
         inv_ids,
     )
-    ev_day = np.concatenate([_days(alloc["payment_date"]), _days(adj["adjustment_date"])])
+    ev_day = np.concatenate(
+        [kernel.days(alloc["payment_date"]), kernel.days(adj["adjustment_date"])]
+    )
     ev_amt = np.concatenate(
         [alloc["amount"].to_numpy(dtype=np.int64), adj["amount"].to_numpy(dtype=np.int64)]
     )
@@ -262,7 +220,7 @@ def _build_book(ledger: Ledger) -> _Book:
             f"adjustments.kind {bad} not understood; possible kinds are {list(_KINDS[1:])}."
         )
     ev_kind = np.concatenate([np.zeros(len(alloc), np.int8), adj_kind.astype(np.int8)])
-    keep = (ev_inv >= 0) & (ev_day != _NEVER)  # reductions of unknown invoices change nothing
+    keep = (ev_inv >= 0) & (ev_day != NEVER)  # reductions of unknown invoices change nothing
     ev_inv, ev_day, ev_amt, ev_kind = ev_inv[keep], ev_day[keep], ev_amt[keep], ev_kind[keep]
     ev_raw_day, ev_day = ev_day, np.maximum(ev_day, inv_day[ev_inv])
 
@@ -288,12 +246,12 @@ def _build_book(ledger: Ledger) -> _Book:
     within = cum[1:] - cum[start[ev_inv]]
     hit = np.flatnonzero(within >= amount[ev_inv])
     first = hit[np.r_[True, ev_inv[hit][1:] != ev_inv[hit][:-1]]] if len(hit) else hit
-    closed_day = np.full(n, _NEVER, np.int64)
+    closed_day = np.full(n, NEVER, np.int64)
     closed_day[ev_inv[first]] = ev_day[first]
     closed_wo = np.zeros(n, np.int64)
     closed_wo[ev_inv[first]] = cum_kind[3, first + 1] - cum_kind[3, start[ev_inv[first]]]
     total = cum[start[1:]] - cum[start[:-1]]
-    active_until = np.where(total > amount, _NEVER, closed_day)  # over-reduced: keep every day
+    active_until = np.where(total > amount, NEVER, closed_day)  # over-reduced: keep every day
     return _Book(
         n,
         inv_day,
@@ -392,7 +350,7 @@ def _dimension(ledger: Ledger, book: _Book, name: str) -> tuple[np.ndarray, pd.I
     if table == "customers":
         pos = book.cust_pos
     else:
-        pos = _positions(_invoice_salesperson(ledger, book), ledger.salespeople["salesperson_id"])
+        pos = positions(_invoice_salesperson(ledger, book), ledger.salespeople["salesperson_id"])
     codes, uniques = _factorize(ledger.table(table)[col].reset_index(drop=True))
     missing = len(uniques)
     out = np.where(pos >= 0, codes[np.maximum(pos, 0)] if len(codes) else missing, missing)
@@ -401,19 +359,9 @@ def _dimension(ledger: Ledger, book: _Book, name: str) -> tuple[np.ndarray, pd.I
     return out.astype(np.int64), uniques
 
 
-def _by_list(by) -> list[str]:
-    if by is None:
-        return []
-    if isinstance(by, str):
-        return [by]
-    if isinstance(by, Iterable):
-        return list(by)
-    raise ParamsError(f"by must be None, a column name or a list of them; got {by!r}.")
-
-
 def _groups(ledger: Ledger, by) -> tuple[np.ndarray, pd.DataFrame | None]:
     """Per-invoice group code (sorted by label) and the labels of each code."""
-    names = _by_list(by)
+    names = as_list(by)
     book = _book(ledger)
     if not names:
         return np.zeros(book.n, np.int64), None
@@ -484,7 +432,7 @@ def aging_buckets(buckets: Sequence[int] | None = None, basis: str = "due_date")
     >>> aging_buckets([0, 30, 365, 720])["bucket"].tolist()
     ['not_due', '1-30', '31-365', '366-720', 'over_720']
     """
-    _check_choice("basis", basis, AGING_BASES)
+    check_choice("basis", basis, AGING_BASES)
     edges = _edges(buckets, basis)
     rows = []
     e0 = int(edges[0])
@@ -529,7 +477,7 @@ def open_items(ledger: Ledger, as_of, buckets: Sequence[int] | None = None) -> p
         open amount; empty when closed), last_payment_date, closed_date. Money
         in int64 fen.
     """
-    day = _day_of(as_of)
+    day = day_of(as_of)
     book = _book(ledger)
     inv = ledger.invoices
     rows = np.flatnonzero(book.inv_day <= day)
@@ -574,11 +522,11 @@ def open_items(ledger: Ledger, as_of, buckets: Sequence[int] | None = None) -> p
             "days_since_invoice": day - book.inv_day[rows],
             "bucket": pd.Categorical.from_codes(bucket, categories=labels["bucket"].tolist()),
             "bucket_zh": pd.Categorical.from_codes(bucket, categories=labels["bucket_zh"].tolist()),
-            "last_payment_date": pd.Series(_to_ts(lp_day)).where(own),
-            "closed_date": pd.Series(_to_ts(closed)).where(is_closed),
+            "last_payment_date": pd.Series(to_ts(lp_day)).where(own),
+            "closed_date": pd.Series(to_ts(closed)).where(is_closed),
         }
     )
-    out.attrs.update(as_of=pd.Timestamp(_to_ts([day])[0]), unit="fen")
+    out.attrs.update(as_of=pd.Timestamp(to_ts([day])[0]), unit="fen")
     return out
 
 
@@ -629,12 +577,12 @@ def _aging_core(
 
 
 def _aging_frame(ledger: Ledger, dates, by, buckets, basis: str, values: str) -> pd.DataFrame:
-    _check_choice("basis", basis, AGING_BASES)
-    _check_choice("values", values, VALUES)
+    check_choice("basis", basis, AGING_BASES)
+    check_choice("values", values, VALUES)
     book = _book(ledger)
     edges = _edges(buckets, basis)
     labels = aging_buckets(edges, basis)
-    days = np.unique(np.asarray([_day_of(d, "dates") for d in dates], dtype=np.int64))
+    days = np.unique(np.asarray([day_of(d, "dates") for d in dates], dtype=np.int64))
     codes, keys = _groups(ledger, by)
     n_groups = 1 if keys is None else len(keys)
     amounts, counts, rows = _aging_core(book, days, codes, n_groups, edges, basis)
@@ -661,7 +609,7 @@ def _aging_frame(ledger: Ledger, dates, by, buckets, basis: str, values: str) ->
             else np.zeros((0, len(cols) + 1))
         )
     frame = pd.DataFrame(data, columns=pd.Index([*cols, "total"], name="bucket"))
-    index = {"as_of": _to_ts(days[rows // n_groups])}
+    index = {"as_of": to_ts(days[rows // n_groups])}
     if keys is not None:
         for name in keys.columns:
             index[name] = keys[name].to_numpy(dtype=object)[rows % n_groups]
@@ -669,7 +617,7 @@ def _aging_frame(ledger: Ledger, dates, by, buckets, basis: str, values: str) ->
     if keys is None:  # one row per date, also when nothing is open
         frame.index = frame.index.get_level_values(0)
         frame = frame.reindex(
-            pd.DatetimeIndex(_to_ts(days), name="as_of"),
+            pd.DatetimeIndex(to_ts(days), name="as_of"),
             fill_value=np.nan if values == "share" else 0,
         )
     frame.attrs.update(
@@ -732,7 +680,7 @@ def aging(
     >>> aging(ledger, "2026-06-30", buckets=[0, 30, 60, 90, 180, 365, 720])  # doctest: +SKIP
     """
     frame = _aging_frame(ledger, [as_of], by, buckets, basis, values)
-    return frame.droplevel("as_of") if _by_list(by) else frame
+    return frame.droplevel("as_of") if as_list(by) else frame
 
 
 def aging_series(

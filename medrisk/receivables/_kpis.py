@@ -49,17 +49,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from medrisk import kernel
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
-from medrisk.receivables._engine import (
-    _aging_core,
-    _book,
-    _by_list,
-    _cache,
-    _day_of,
-    _groups,
-    _to_ts,
-)
+from medrisk.receivables._engine import _aging_core, _book, _cache, _groups
 
 __all__ = [
     "kpis",
@@ -125,7 +118,7 @@ def _sum_at(cells: np.ndarray, values, shape, kinds: int = 1) -> np.ndarray:
 def _sales_index(ledger: Ledger, by) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     """Invoices sorted by (group, day) with running sales: for countback DSO."""
     cache = _cache(ledger)
-    key = ("sales_index", tuple(_by_list(by)))
+    key = ("sales_index", tuple(kernel.as_list(by)))
     if key not in cache:
         book = _book(ledger)
         codes, keys = _groups(ledger, by)
@@ -219,8 +212,8 @@ def _kpi_core(ledger: Ledger, starts: np.ndarray, ends: np.ndarray, by) -> pd.Da
     base = opening + sales
     # fmt: off
     data = {
-        "period_start": np.repeat(_to_ts(starts), n_groups),
-        "period_end": np.repeat(_to_ts(ends), n_groups),
+        "period_start": np.repeat(kernel.to_ts(starts), n_groups),
+        "period_end": np.repeat(kernel.to_ts(ends), n_groups),
         "days": np.repeat(ends - starts + 1, n_groups),
         "opening_ar": opening, "sales": sales, "collected": collected, "credit_notes": credit_notes,
         "discounts": discounts, "write_offs": write_offs, "closing_ar": closing,
@@ -254,7 +247,7 @@ def _kpi_core(ledger: Ledger, starts: np.ndarray, ends: np.ndarray, by) -> pd.Da
 
 
 def _period(start, end) -> tuple[int, int]:
-    s, e = _day_of(start, "start"), _day_of(end, "end")
+    s, e = kernel.day_of(start, "start"), kernel.day_of(end, "end")
     if e < s:
         raise ParamsError(f"end must be on or after start; got start={start!r}, end={end!r}.")
     return s, e
@@ -286,7 +279,7 @@ def kpis(ledger: Ledger, start, end, by: str | list[str] | None = None) -> pd.Da
     """
     s, e = _period(start, end)
     frame = _kpi_core(ledger, np.array([s]), np.array([e]), by)
-    return frame.droplevel("period") if _by_list(by) else frame
+    return frame.droplevel("period") if kernel.as_list(by) else frame
 
 
 def kpi_trend(
@@ -318,7 +311,7 @@ def kpi_trend(
     """
     s, e = _period(start, end)
     try:
-        marks = pd.date_range(_to_ts([s])[0], _to_ts([e])[0], freq=freq)
+        marks = pd.date_range(kernel.to_ts([s])[0], kernel.to_ts([e])[0], freq=freq)
     except ValueError as exc:
         raise ParamsError(f"freq={freq!r} is not a pandas frequency such as 'ME' or 'QE'.") from exc
     ends = np.unique(np.append(marks.to_numpy().astype("datetime64[D]").astype(np.int64), e))

@@ -15,16 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from medrisk import kernel
 from medrisk.data import Ledger
-from medrisk.receivables._engine import (
-    _NEVER,
-    _book,
-    _cache,
-    _day_of,
-    _positions,
-    _to_ts,
-    cash_application_of,
-)
+from medrisk.receivables._engine import _book, _cache, cash_application_of
 from medrisk.receivables._kpis import _ratio, kpis
 
 __all__ = [
@@ -53,7 +46,7 @@ def _slots(ledger: Ledger, name: str, ids: pd.Series) -> np.ndarray:
     cache = _cache(ledger)
     if name not in cache:
         n_c = len(ledger.customers)
-        pos = _positions(
+        pos = kernel.positions(
             ids.reset_index(drop=True), ledger.customers["customer_id"].reset_index(drop=True)
         )
         cache[name] = np.where(pos >= 0, pos, n_c)
@@ -113,7 +106,7 @@ def top_overdue_customers(ledger: Ledger, as_of, n: int = 10) -> pd.DataFrame:
         rank, customer attributes, overdue_amount, open_amount, overdue_share,
         overdue_invoices and max_days_past_due; largest overdue amount first.
     """
-    stats = _open_by_customer(ledger, _day_of(as_of))
+    stats = _open_by_customer(ledger, kernel.day_of(as_of))
     out = _customers(ledger).assign(**stats)
     out["overdue_share"] = _ratio(out["overdue_amount"], out["open_amount"])
     return _ranked(
@@ -132,7 +125,7 @@ def long_term_delinquents(ledger: Ledger, as_of, min_days: int = 180) -> pd.Data
         max_days_past_due (the oldest), open_amount and overdue_amount;
         largest long-overdue amount first.
     """
-    stats = _open_by_customer(ledger, _day_of(as_of), min_days=min_days)
+    stats = _open_by_customer(ledger, kernel.day_of(as_of), min_days=min_days)
     out = _customers(ledger).assign(**stats)
     return _ranked(
         out,
@@ -187,7 +180,7 @@ def slowest_payers(
         on_time_share, settled_amount, avg_days_late (per invoice),
         weighted_days_late, worst_days_late, avg_days_to_pay (weighted).
     """
-    day = _day_of(as_of)
+    day = kernel.day_of(as_of)
     out = _customers(ledger).assign(**_history(ledger, day, day - int(lookback_days)))
     out["on_time_share"] = _ratio(out["on_time_invoices"], out["settled_invoices"])
     keep = (out["settled_invoices"] >= max(int(min_invoices), 1)).to_numpy()
@@ -238,14 +231,14 @@ def _unapplied(ledger: Ledger, day: int) -> np.ndarray:
 
 
 def _last_payments(ledger: Ledger, day: int) -> tuple[np.ndarray, np.ndarray]:
-    """Day (``-_NEVER`` if none) and total amount of each customer's last payment day."""
+    """Day (``-kernel.NEVER`` if none) and total amount of each customer's last payment day."""
     n_c = len(ledger.customers)
     pay = ledger.payments
     slot = _slots(ledger, "payment_slot", pay["customer_id"])
     pday = np.asarray(pay["payment_date"], "datetime64[D]").astype(np.int64)
     known = pday <= day
-    last = _bins(slot[known], pday[known], n_c, np.maximum, fill=-_NEVER)
-    on_last = known & (pday == np.append(last, -_NEVER)[slot])
+    last = _bins(slot[known], pday[known], n_c, np.maximum, fill=-kernel.NEVER)
+    on_last = known & (pday == np.append(last, -kernel.NEVER)[slot])
     return last, _bins(slot[on_last], pay["amount"].to_numpy(np.int64)[on_last], n_c)
 
 
@@ -316,7 +309,7 @@ def customer_360(ledger: Ledger, as_of, promise_grace_days: int = 3) -> pd.DataF
         day); promises_kept, promises_broken, promises_pending;
         overdue_history (ever settled late, or overdue now). Money in int64 fen.
     """
-    day = _day_of(as_of)
+    day = kernel.day_of(as_of)
     out = _customers(ledger)
     out = out.assign(**_history(ledger, day))
     out["on_time_share"] = _ratio(out["on_time_invoices"], out["settled_invoices"])
@@ -328,8 +321,8 @@ def customer_360(ledger: Ledger, as_of, promise_grace_days: int = 3) -> pd.DataF
     out["over_limit"] = out["open_amount"].to_numpy() > np.nan_to_num(limit, nan=np.inf)
     out["unapplied_cash"] = _unapplied(ledger, day)
     last, last_amt = _last_payments(ledger, day)
-    has = last != -_NEVER
-    out["last_payment_date"] = pd.Series(_to_ts(np.where(has, last, 0))).where(has)
+    has = last != -kernel.NEVER
+    out["last_payment_date"] = pd.Series(kernel.to_ts(np.where(has, last, 0))).where(has)
     out["last_payment_amount"] = pd.array(np.where(has, last_amt, 0), dtype="Int64")
     out.loc[~has, "last_payment_amount"] = pd.NA
     out = out.assign(**_promises(ledger, day, promise_grace_days))
@@ -346,5 +339,5 @@ def customer_360(ledger: Ledger, as_of, promise_grace_days: int = 3) -> pd.DataF
         len(out),
     )
     out = out[known | (issued > 0)].reset_index(drop=True)
-    out.attrs.update(as_of=_to_ts([day])[0], unit="fen")
+    out.attrs.update(as_of=kernel.to_ts([day])[0], unit="fen")
     return out

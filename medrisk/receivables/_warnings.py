@@ -23,10 +23,11 @@ import pandas as pd
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from medrisk import kernel
 from medrisk.config import PARAMS_DIR
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
-from medrisk.receivables._engine import _aging_core, _book, _day_of, _to_ts
+from medrisk.receivables._engine import _aging_core, _book
 from medrisk.receivables._kpis import _ratio, _shift_months
 from medrisk.receivables._rankings import customer_360
 
@@ -49,7 +50,7 @@ DEFAULT_THRESHOLDS: dict[str, object] = {
     "dso_increase_days_max": 10,
     "bad_debt_rate_max": 0.02,
     "over_credit_limit": True,
-    "utilisation_max": 0.8,
+    "utilisation_max": None,
     "customer_overdue_rate_max": None,
     "long_overdue_days": None,
 }
@@ -213,8 +214,8 @@ def warnings(ledger: Ledger, as_of, thresholds: Mapping[str, object] | None = No
     if unknown:
         raise ParamsError(f"Unknown threshold(s) {sorted(unknown)}. "
                           f"Possible keys are: {list(DEFAULT_THRESHOLDS)}.")
-    day = _day_of(as_of)
-    ts = _to_ts([day])[0]
+    day = kernel.day_of(as_of)
+    ts = kernel.to_ts([day])[0]
     out: list[tuple] = []
 
     def on(key):

@@ -56,10 +56,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from medrisk import kernel
 from medrisk.config import FEN_PER_YUAN, PARAMS_DIR, PRODUCT_CATEGORIES
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
-from medrisk.receivables._engine import _day_of, _to_ts
 
 __all__ = [
     "ExpiryParams",
@@ -196,13 +196,6 @@ def load_expiry_params(path: str | Path | dict | ExpiryParams | None = None) -> 
 
 
 # --------------------------------------------------------------------------- helpers
-def _days(values) -> np.ndarray:
-    arr = np.asarray(values, dtype="datetime64[ns]").astype("datetime64[D]")
-    out = arr.astype(np.int64)
-    out[np.isnat(arr)] = np.iinfo(np.int64).max // 4
-    return out
-
-
 def _products(ledger: Ledger) -> pd.DataFrame:
     prod = ledger.require("products", "batch expiry",
                           ["sku", "category", "list_price", "cold_chain"])
@@ -220,7 +213,7 @@ def _shipped_by(ledger: Ledger, day: int, key: str | list[str],
         ship = pd.DataFrame({"ship_date": pd.Series(dtype="datetime64[ns]"),
                              "quantity": pd.Series(dtype=np.int64),
                              **{k: pd.Series(dtype=object) for k in keys}})
-    ship = ship[_days(ship["ship_date"]) <= day]
+    ship = ship[kernel.days(ship["ship_date"]) <= day]
     return ship.groupby(keys, sort=False)["quantity"].sum().rename("shipped")
 
 
@@ -228,14 +221,14 @@ def _stock(ledger: Ledger, day: int, params: ExpiryParams) -> pd.DataFrame:
     """Every batch produced on or before ``day`` with its stock, dates and state."""
     b = ledger.require("batches", "batch expiry", ["batch_id", "sku", "production_date",
                                                    "expiry_date", "quantity", "qc_status"])
-    b = b[_days(b["production_date"]) <= day].reset_index(drop=True)
+    b = b[kernel.days(b["production_date"]) <= day].reset_index(drop=True)
     shipped = _shipped_by(ledger, day, "batch_id")
     out = b.merge(shipped, left_on="batch_id", right_index=True, how="left")
     out["shipped"] = out["shipped"].fillna(0).astype(np.int64)
     out["stock_on_hand"] = np.maximum(out["quantity"].to_numpy() - out["shipped"].to_numpy(), 0)
     out = out.merge(_products(ledger), on="sku", how="left")
     out["cold_chain"] = out["cold_chain"].fillna(False).astype(bool)
-    out["days_to_expiry"] = _days(out["expiry_date"]) - day
+    out["days_to_expiry"] = kernel.days(out["expiry_date"]) - day
     status = out["qc_status"].astype(object)
     blocked = (status != _SELLABLE).to_numpy() | status.isna().to_numpy()
     thr = params.threshold(out["category"])
@@ -276,14 +269,14 @@ def sku_demand(
         ``growth`` (forecast over history, 1 without a forecast),
         ``units_per_day`` and ``source`` ("history" or "forecast").
     """
-    day = _day_of(as_of)
+    day = kernel.day_of(as_of)
     p = load_expiry_params(params)
     prod = _products(ledger)
     ship = ledger.table("shipments")
     lo = day - p.history_days + 1
     out = prod[["sku", "category"]].copy()
     if ship is not None and len(ship):
-        sd = _days(ship["ship_date"])
+        sd = kernel.days(ship["ship_date"])
         recent = ship[(sd >= lo) & (sd <= day)]
         units = recent.groupby("sku", sort=False)["quantity"].sum()
     else:
@@ -298,7 +291,7 @@ def sku_demand(
     out["growth"] = growth
     out["units_per_day"] = out["history_units_per_day"] * growth
     out["source"] = source
-    out.attrs.update(as_of=pd.Timestamp(_to_ts([day])[0]), history_days=p.history_days)
+    out.attrs.update(as_of=pd.Timestamp(kernel.to_ts([day])[0]), history_days=p.history_days)
     return out
 
 
@@ -425,14 +418,14 @@ def batch_expiry(
     --------
     >>> batch_expiry(ledger, "2026-10-31", sales_forecast="history")  # doctest: +SKIP
     """
-    day = _day_of(as_of)
+    day = kernel.day_of(as_of)
     p = load_expiry_params(params)
     st = _stock(ledger, day, p)
     rate = _demand_rates(ledger, as_of, demand, sales_forecast, p)
     st["units_per_day"] = st["sku"].map(rate).fillna(0.0).to_numpy(dtype=float)
     sellable = (st["state"].isin(["near_expiry", "ok"]) & (st["stock_on_hand"] > 0)).to_numpy()
     order = np.lexsort((st["batch_id"].to_numpy(dtype=object).astype(str),
-                        _days(st["production_date"]), _days(st["expiry_date"]),
+                        kernel.days(st["production_date"]), kernel.days(st["expiry_date"]),
                         st["sku"].to_numpy(dtype=object).astype(str), ~sellable))
     st = st.take(order).reset_index(drop=True)
     sellable = sellable[order]
@@ -457,7 +450,7 @@ def batch_expiry(
             "quantity", "shipped", "stock_on_hand", "units_per_day", "expected_sold",
             "expected_unsold", "list_price", "expected_unsold_value", "stock_value"]
     st = st[cols]
-    st.attrs.update(as_of=pd.Timestamp(_to_ts([day])[0]), unit="fen",
+    st.attrs.update(as_of=pd.Timestamp(kernel.to_ts([day])[0]), unit="fen",
                     labels_zh=STATE_LABELS_ZH)
     return st
 
@@ -695,7 +688,7 @@ def near_expiry_takers(
     """
     from medrisk.receivables import open_items
 
-    day = _day_of(as_of)
+    day = kernel.day_of(as_of)
     _whole("lookback_days", lookback_days, 1)
     _whole("late_days", late_days, 0)
     _whole("top", top, 1)
@@ -708,14 +701,14 @@ def near_expiry_takers(
     ship = ledger.table("shipments")
     if ship is None or len(near) == 0:
         return pd.DataFrame(columns=cols)
-    sd = _days(ship["ship_date"])
+    sd = kernel.days(ship["ship_date"])
     s = ship[(sd <= day) & (sd > day - lookback_days) & ship["sku"].isin(near["sku"]).to_numpy()]
     s = s.merge(ledger.orders[["order_id", "customer_id"]], on="order_id", how="inner")
     bought = s.groupby(["sku", "customer_id"], sort=False)["quantity"].sum().rename(
         "units_bought").reset_index()
     oi = open_items(ledger, as_of)
-    due = _days(oi["due_date"])
-    closed = _days(oi["closed_date"])
+    due = kernel.days(oi["due_date"])
+    closed = kernel.days(oi["closed_date"])
     matured = due <= day - late_days
     amt = oi["amount"].to_numpy(dtype=float)
     on_time = matured & (closed <= due + late_days)

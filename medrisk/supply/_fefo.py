@@ -25,12 +25,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from medrisk import kernel
 from medrisk.data import Ledger
-from medrisk.receivables._engine import _day_of, _to_ts
 from medrisk.supply._expiry import (
     _SELLABLE,
     ExpiryParams,
-    _days,
     _shipped_by,
     _stock,
     _whole,
@@ -71,7 +70,7 @@ def _open_lines(ledger: Ledger, day: int) -> pd.DataFrame:
     lines = ledger.require("order_lines", "FEFO allocation", ["order_id", "line_no", "sku",
                                                               "quantity"])
     o = orders[orders["status"].isin(_OPEN_ORDER_STATUSES).to_numpy()
-               & (_days(orders["order_date"]) <= day)]
+               & (kernel.days(orders["order_date"]) <= day)]
     ln = lines[lines["order_id"].isin(o["order_id"]).to_numpy()]
     ln = ln.merge(o[["order_id", "customer_id", "order_date", "status"]], on="order_id",
                   how="inner")
@@ -119,7 +118,7 @@ def fefo_allocate(
     ParamsError
         For a bad parameter.
     """
-    day = _day_of(as_of)
+    day = kernel.day_of(as_of)
     p = load_expiry_params(params)
     if min_days_left is not None:
         p.min_days_left = _whole("min_days_left", min_days_left, 1)
@@ -130,7 +129,7 @@ def fefo_allocate(
           & (st["stock_on_hand"].to_numpy() > 0))
     b = st[ok].copy()
     b = b.iloc[np.lexsort((b["batch_id"].to_numpy(dtype=object).astype(str),
-                           _days(b["production_date"]), _days(b["expiry_date"]),
+                           kernel.days(b["production_date"]), kernel.days(b["expiry_date"]),
                            b["sku"].to_numpy(dtype=object).astype(str)))].reset_index(drop=True)
     d = ln[ln["open_quantity"] > 0]
     d = d.iloc[np.argsort(d["sku"].to_numpy(dtype=object).astype(str), kind="stable")]
@@ -179,5 +178,5 @@ def fefo_allocate(
                    "shipped", "open_quantity", "allocated", "short"]]
     alloc = alloc.sort_values(["order_date", "order_id", "line_no", "expiry_date", "batch_id"],
                               kind="stable").reset_index(drop=True)
-    alloc.attrs.update(as_of=pd.Timestamp(_to_ts([day])[0]), min_days_left=p.min_days_left)
+    alloc.attrs.update(as_of=pd.Timestamp(kernel.to_ts([day])[0]), min_days_left=p.min_days_left)
     return FefoAllocation(allocations=alloc, lines=lines)

@@ -29,9 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from medrisk import kernel
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
-from medrisk.receivables._engine import _book, _cache, _day_of, _days, _positions, _to_ts
+from medrisk.receivables._engine import _book, _cache
 
 __all__ = [
     "prepare_trace",
@@ -124,14 +125,14 @@ def _trace(ledger: Ledger) -> _Trace:
         np.concatenate([table_ids.to_numpy(dtype=object), extra.to_numpy(dtype=object)])
     )
     sh_batch = batch_ids.get_indexer(sh["batch_id"])
-    sh_order = _positions(sh["order_id"], orders["order_id"])
-    ord_cust = _positions(orders["customer_id"], cust["customer_id"])
+    sh_order = kernel.positions(sh["order_id"], orders["order_id"])
+    ord_cust = kernel.positions(orders["customer_id"], cust["customer_id"])
     sh_cust = (
         np.where(sh_order >= 0, ord_cust[np.maximum(sh_order, 0)], -1)
         if len(ord_cust)
         else sh_order
     )
-    sh_day = _days(sh["ship_date"])
+    sh_day = kernel.days(sh["ship_date"])
     n_b, n_c = len(batch_ids), len(cust)
     by_batch, batch_start = _sorted_index(sh_batch, n_b, sh_day)
     by_cust, cust_start = _sorted_index(np.where(sh_cust >= 0, sh_cust, n_c), n_c + 1, sh_day)
@@ -142,7 +143,7 @@ def _trace(ledger: Ledger) -> _Trace:
         np.where(book.cust_pos >= 0, book.cust_pos, n_c), n_c + 1
     )
     inv_order = (
-        _positions(inv["order_id"], orders["order_id"])
+        kernel.positions(inv["order_id"], orders["order_id"])
         if "order_id" in inv
         else np.full(book.n, -1)
     )
@@ -288,7 +289,7 @@ def _shipment_frame(ledger: Ledger, t: _Trace, rows: np.ndarray, day: int) -> pd
             "expiry_date": batch_col("expiry_date", pd.NaT),
             "qc_status": batch_col("qc_status", None),
             "shipment_id": _pick(sh["shipment_id"], rows),
-            "ship_date": _to_ts(t.sh_day[rows]),
+            "ship_date": kernel.to_ts(t.sh_day[rows]),
             "quantity": t.sh_qty[rows],
             "order_id": take(orders, "order_id", opos),
             "customer_id": take(cust, "customer_id", cpos),
@@ -331,7 +332,7 @@ def trace_batches(ledger: Ledger, batch_ids, as_of) -> pd.DataFrame:
     MissingTableError
         When the ledger has no ``shipments`` or ``orders``.
     """
-    day = _day_of(as_of)
+    day = kernel.day_of(as_of)
     t = _trace(ledger)
     codes = _codes(t.batch_ids, _ids(batch_ids, "batch_ids"), "batch_ids", "batches or shipments")
     rows = _runs(t.by_batch, t.batch_start, codes)
@@ -358,7 +359,7 @@ def customer_batches(ledger: Ledger, customer_ids, as_of) -> pd.DataFrame:
     ParamsError
         When a customer id is not in the customers table.
     """
-    day = _day_of(as_of)
+    day = kernel.day_of(as_of)
     t = _trace(ledger)
     codes = _codes(t.cust_ids, _ids(customer_ids, "customer_ids"), "customer_ids", "customers")
     rows = _runs(t.by_cust, t.cust_start, codes)
@@ -423,8 +424,8 @@ def recall_report(ledger: Ledger, batch_ids, as_of) -> RecallReport:
     >>> r = recall_report(ledger, ["B000123", "B000124"], "2026-10-31")  # doctest: +SKIP
     >>> r.customers[["customer_id", "quantity", "open_amount"]]  # doctest: +SKIP
     """
-    ts = pd.Timestamp(_to_ts([_day_of(as_of)])[0])
-    day = _day_of(as_of)
+    ts = pd.Timestamp(kernel.to_ts([kernel.day_of(as_of)])[0])
+    day = kernel.day_of(as_of)
     t = _trace(ledger)
     codes = _codes(t.batch_ids, _ids(batch_ids, "batch_ids"), "batch_ids", "batches or shipments")
     ship = trace_batches(ledger, t.batch_ids.to_numpy(dtype=object)[codes].tolist(), as_of)

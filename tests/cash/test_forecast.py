@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from medrisk import kernel
 from medrisk.cash import (
     COMPONENTS,
     backtest_cash_in,
@@ -82,7 +83,7 @@ def test_same_seed_same_forecast_and_draws_match_the_mean(ledger):
     # the intervals are centred on the exact mean; the simulation itself must agree with it
     from medrisk.cash import _outlook as po
 
-    day = po._day_of(AS_OF)
+    day = kernel.day_of(AS_OF)
     starts, ends = po._period_days(day, "13W")
     timing = fit_payment_timing(ledger, AS_OF)
     extra = int(ends[-1] - day) + 100

@@ -42,6 +42,7 @@ def result(big):
 
 
 # --------------------------------------------------------------------------- the quality bar
+@pytest.mark.slow  # trains both models on a 40,000-invoice book
 def test_backtest_reaches_the_truth(big, result):
     """Best model AUC >= 95% of the true probabilities' AUC; ECE < 0.02; both beat the baseline."""
     s = result.scores.merge(big.truth_invoices[["invoice_id", "p_late"]], on="invoice_id")
@@ -60,6 +61,7 @@ def test_backtest_reaches_the_truth(big, result):
     assert expected_calibration_error(s["label"], s["p_late"]) < 0.02
 
 
+@pytest.mark.slow
 def test_backtest_tables(result):
     m = result.metrics
     assert list(m.index) == ["gbm", "scorecard", "baseline"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from medrisk.credit import Stream, Streams, group_sort, running_max_before
-from medrisk.receivables._engine import _NEVER
+from medrisk.kernel import NEVER as _NEVER
 
 
 @pytest.fixture(scope="module")

@@ -645,6 +645,7 @@ def long_chain_tables(seed: int = 7, standard_prices: bool = False):
     return make_tables(invoices, payments, adjustments=adjustments)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("standard_prices", [False, True])
 @pytest.mark.parametrize("extremes", [None, "plain", "ranked"])
 def test_long_chains_and_pointer_skips_match_the_slow_reference(standard_prices, extremes):

@@ -298,12 +298,6 @@ def test_prepayment_applied_to_later_invoice_counts_from_invoice_date():
     assert R.aging(led, "2025-02-01")["total"].iloc[0] == 0
 
 
-def test_positions_first_key_wins_and_missing_is_minus_one():
-    keys = pd.Series(["a", None, "b", "a", "c"], dtype="str")
-    values = pd.Series(["c", "a", None, "b", "z"], dtype="str")
-    assert R._positions(values, keys).tolist() == [4, 0, -1, 2, -1]
-
-
 def test_allocations_are_computed_once_per_ledger(monkeypatch):
     calls = []
     real = R.apply_cash

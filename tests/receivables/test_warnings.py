@@ -90,7 +90,7 @@ def test_the_params_file_holds_the_default_thresholds():
         "dso_increase_days_max": 10.0,
         "bad_debt_rate_max": 0.02,
         "over_credit_limit": True,  # the receivables report's value
-        "utilisation_max": 0.8,
+        "utilisation_max": None,  # the reports never checked it; the credit report lists >80%
         "customer_overdue_rate_max": None,
         "long_overdue_days": None,
     }

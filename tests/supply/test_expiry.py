@@ -83,6 +83,7 @@ def _simulate_fefo(stock, dte, rate):
     return np.array(stock) - left
 
 
+@pytest.mark.slow
 def test_fefo_consumption_matches_day_by_day_simulation():
     rng = np.random.default_rng(7)
     base = make_ledger(batch_rows([("B0", "R1", 1, 1, "released")]))
