@@ -7,7 +7,9 @@ from pathlib import Path
 
 import typer
 
+from medrisk.data import db, demo, load_ledger
 from medrisk.exceptions import MedriskError
+from medrisk.reports import run
 
 app = typer.Typer(
     add_completion=False,
@@ -40,8 +42,6 @@ def demo_data(
     schema: str = typer.Option(None, "--schema", help="Database schema to write into."),
 ) -> None:
     """Write a demo medical-device company as files load_ledger reads, or into a database."""
-    from medrisk.data import demo
-
     if out is None and to_db is None:
         out = Path("data/demo")
     try:
@@ -49,14 +49,11 @@ def demo_data(
             path = demo.write_demo(out, n_invoices=invoices, seed=seed, fmt=fmt, end=end)
             typer.echo(f"demo company ({invoices:,} invoices, seed {seed}) written to {path}")
         if to_db is not None:
-            from medrisk.data.db import _connect as dbconnect
-            from medrisk.data.db import _write as dbwrite
-
             company = demo.make_demo(n_invoices=invoices, seed=seed, end=end)
-            written = dbwrite.write_tables_to_db(company.ledger, to_db, schema=schema,
+            written = db.write_tables_to_db(company.ledger, to_db, schema=schema,
                                                  password_env=password_env, progress=True)
             typer.echo(f"demo company ({invoices:,} invoices, seed {seed}) written to "
-                       f"{dbconnect.mask_url(to_db)}: {len(written)} tables")
+                       f"{db.mask_url(to_db)}: {len(written)} tables")
     except (MedriskError, ValueError) as exc:
         _fail(exc)
 
@@ -73,8 +70,6 @@ def validate(
 
     Exits 0 when every row was accepted, 1 when rows were quarantined, 2 on an error.
     """
-    from medrisk.data import load_ledger
-
     try:
         ledger = load_ledger(source, mapping, strict=strict, quarantine_dir=quarantine,
                              progress=True)
@@ -107,8 +102,6 @@ def run_cmd(
     still run; the index says which), 2 when the run could not start (bad
     parameters, missing data).
     """
-    from medrisk.reports import run
-
     try:
         result = run(params, as_of=as_of, data=data, out=out)
     except MedriskError as exc:

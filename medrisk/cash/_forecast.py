@@ -62,7 +62,8 @@ from medrisk.config import FEN_PER_YUAN
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
 from medrisk.kernel import day_of, to_ts
-from medrisk.receivables._engine import _book
+from medrisk.planning import forecast_sales
+from medrisk.receivables import event_book
 
 __all__ = [
     "CashBacktest",
@@ -115,7 +116,7 @@ def recent_sales_forecast(ledger: Ledger, as_of, h: int = 12, rel_sd: float = 0.
     day = day_of(as_of)
     h = _check_int("h", h, 1, 120)
     rel_sd = _check_float("rel_sd", rel_sd, 0.0, 5.0)
-    book = _book(ledger)
+    book = event_book(ledger)
     issued = book.inv_day <= day
     inv_day, amt = book.inv_day[issued], book.amount[issued].astype(np.float64)
     first = int(inv_day.min()) if len(inv_day) else day
@@ -174,20 +175,13 @@ def _resolve_sales(ledger: Ledger, as_of, day: int, sales_forecast, n_months: in
     if isinstance(sales_forecast, pd.DataFrame):
         return sales_forecast, "given"
     if sales_forecast is None:
-        try:
-            from medrisk.planning import _sales as _fc
-        except ImportError:
-            _fc = None
-        fn = getattr(_fc, "forecast_sales", None) if _fc is not None else None
-        if fn is not None:
-            return fn(ledger, as_of, h=n_months), "medrisk.sales.forecast_sales"
-        return recent_sales_forecast(ledger, as_of, h=n_months), "recent_sales_forecast"
+        return forecast_sales(ledger, as_of, h=n_months), "medrisk.planning.forecast_sales"
     if isinstance(sales_forecast, str) and sales_forecast == "recent":
         return recent_sales_forecast(ledger, as_of, h=n_months), "recent_sales_forecast"
     if isinstance(sales_forecast, str) and sales_forecast == "none":
         return None, "none"
     raise ParamsError(
-        "sales_forecast must be None (medrisk.sales when available, else 'recent'), 'recent', "
+        "sales_forecast must be None (medrisk.planning.forecast_sales), 'recent', "
         f"'none' or a forecast DataFrame; got {sales_forecast!r}."
     )
 
@@ -365,10 +359,19 @@ def cash_in_forecast(
 
     Examples
     --------
-    >>> from medrisk.demo import make_ledger
-    >>> ledger = make_ledger(5_000)
+    >>> from medrisk.cash import cash_in_forecast
+    >>> from medrisk.data.demo import make_ledger
+    >>> ledger = make_ledger(2_000, seed=1)
     >>> fc = cash_in_forecast(ledger, "2026-06-30", "13W", sales_forecast="recent")
-    >>> fc[fc["component"] == "total"][["period_start", "mean", "lo-80", "hi-80"]]  # doctest: +SKIP
+    >>> fc.shape, fc["component"].unique().tolist(), fc.attrs["unit"]
+    ((39, 9), ['open_invoices', 'new_sales', 'total'], 'yuan')
+    >>> total = fc[fc["component"] == "total"].set_index("period_start")
+    >>> total[["mean", "lo-80", "hi-80"]].head(3).round(-3)
+                       mean      lo-80      hi-80
+    period_start
+    2026-07-01    1493000.0   604000.0  2419000.0
+    2026-07-08    3273000.0  2031000.0  4518000.0
+    2026-07-15    2010000.0  1124000.0  2884000.0
     """
     day = day_of(as_of)
     starts, ends = _period_days(day, horizon)
@@ -398,7 +401,7 @@ def cash_in_forecast(
     n_months = len(np.unique(np.arange(day + 1, ends[-1] + 1).astype("datetime64[D]")
                              .astype("datetime64[M]")))
     frame, source = _resolve_sales(ledger, as_of, day, sales_forecast, n_months, sales_model)
-    book = _book(ledger)
+    book = event_book(ledger)
     month_first = int(_month_of(np.array([day])).astype("datetime64[M]").astype("datetime64[D]")
                       .astype(np.int64)[0])
     in_month = (book.inv_day >= month_first) & (book.inv_day <= day)

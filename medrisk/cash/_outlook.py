@@ -56,7 +56,7 @@ from medrisk.cash._timing import PaymentTiming, fit_payment_timing
 from medrisk.config import FEN_PER_YUAN
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
-from medrisk.receivables._engine import _book
+from medrisk.receivables import event_book
 
 __all__ = [
     "cash_periods",
@@ -149,7 +149,7 @@ class _Open:
 
 def _open_invoices(ledger: Ledger, day: int, timing: PaymentTiming, p_late, p_late_weight: float,
                    extra_days: int) -> _Open:
-    book = _book(ledger)
+    book = event_book(ledger)
     rows = np.flatnonzero(book.inv_day <= day)
     idx = book.query(rows, day)
     open_amt = book.amount[rows] - book.reduced(rows, idx)
@@ -206,7 +206,7 @@ def _blend_p_late(ledger, rows, seg, age, log_theta, timing, p_late, weight, ext
     q = len(_LOG_THETA)
     surv, cif, _ = timing.curves(np.repeat(segs, q), np.tile(_LOG_THETA, len(segs)), extra_days)
     r0 = np.searchsorted(segs, s_use) * q
-    book = _book(ledger)
+    book = event_book(ledger)
     entry = (book.inv_day - book.due_day)[rows[use]] - 1
     c_a = timing.column(entry, extra_days)
     c_30 = timing.column(np.full(len(s_use), _LATE_DAYS), extra_days)

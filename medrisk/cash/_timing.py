@@ -77,7 +77,7 @@ import pandas as pd
 from medrisk import kernel
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
-from medrisk.receivables._engine import _book, _groups
+from medrisk.receivables import event_book, group_codes
 
 __all__ = [
     "PaymentTiming",
@@ -467,9 +467,9 @@ def fit_payment_timing(
         raise ParamsError(f"weekend={weekend!r} is not supported. Possible values are: "
                           f"{list(WEEKEND_RULES)}.")
     names = _segment_list(segment)
-    book = _book(ledger)
+    book = event_book(ledger)
     if names:
-        seg_codes, seg_keys = _groups(ledger, names)
+        seg_codes, seg_keys = group_codes(ledger, names)
     else:
         seg_codes, seg_keys = np.zeros(book.n, np.int64), pd.DataFrame(index=[0])
     n_seg = max(len(seg_keys), 1)

@@ -48,8 +48,8 @@ from medrisk import kernel
 from medrisk.credit._outcomes import check_days, fates, final_outcome
 from medrisk.credit._streams import Stream, Streams, group_sort, running_max_before
 from medrisk.data import Ledger
-from medrisk.receivables import allocations_of
-from medrisk.receivables._engine import _book, _cache, _invoice_salesperson
+from medrisk.kernel import SPRING_FESTIVAL
+from medrisk.receivables import allocations_of, event_book, invoice_salesperson
 
 __all__ = [
     "invoice_features",
@@ -64,39 +64,6 @@ __all__ = [
 #: How many of the most recent known outcomes the "recent" features look at.
 RECENT_INVOICES = 5
 #: Spring Festival (春节) dates: hospitals pay slowly around it.
-SPRING_FESTIVAL: tuple[str, ...] = (
-    "2010-02-14",
-    "2011-02-03",
-    "2012-01-23",
-    "2013-02-10",
-    "2014-01-31",
-    "2015-02-19",
-    "2016-02-08",
-    "2017-01-28",
-    "2018-02-16",
-    "2019-02-05",
-    "2020-01-25",
-    "2021-02-12",
-    "2022-02-01",
-    "2023-01-22",
-    "2024-02-10",
-    "2025-01-29",
-    "2026-02-17",
-    "2027-02-06",
-    "2028-01-26",
-    "2029-02-13",
-    "2030-02-03",
-    "2031-01-23",
-    "2032-02-11",
-    "2033-01-31",
-    "2034-02-19",
-    "2035-02-08",
-    "2036-01-28",
-    "2037-02-15",
-    "2038-02-04",
-    "2039-01-24",
-    "2040-02-12",
-)
 _LNY = np.array(SPRING_FESTIVAL, dtype="datetime64[D]").astype(np.int64)
 
 #: Feature columns and their meaning (money in 元, ratios as fractions).
@@ -185,19 +152,15 @@ class _State:
 
 
 def _state(ledger: Ledger, late_after_days: int) -> _State:
-    cache = _cache(ledger)
-    key = ("credit_state", late_after_days)
-    if key not in cache:
-        cache[key] = _build_state(ledger, late_after_days)
-    return cache[key]
+    return ledger.derive(_build_state, late_after_days)
 
 
 def _build_state(ledger: Ledger, L: int) -> _State:
-    book = _book(ledger)
+    book = event_book(ledger)
     f = fates(ledger)
     n_c = len(ledger.customers)
     cust = f.cust
-    sp = _invoice_salesperson(ledger, book)
+    sp = invoice_salesperson(ledger)
     sp_codes, sp_index = pd.factorize(sp, use_na_sentinel=True)
     n_sp = len(sp_index)
     sp_codes = np.where(sp_codes >= 0, sp_codes, n_sp).astype(np.int64)
@@ -489,7 +452,7 @@ def _engine(
             out.update(cats.result())
         return out
     f = fates(ledger)
-    book = _book(ledger)
+    book = event_book(ledger)
     # the lookups are independent binary searches and gathers: answered on worker threads
     pool = ThreadPoolExecutor(max_workers=_THREADS)
     with pool:
@@ -644,32 +607,34 @@ def invoice_features(ledger: Ledger, late_after_days: int = 30) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from medrisk.demo import make_demo
+    >>> from medrisk.credit import FEATURES, invoice_features
+    >>> from medrisk.data.demo import make_demo
     >>> X = invoice_features(make_demo(2_000, seed=1).ledger)
     >>> X.shape[1] == len(FEATURES)
     True
     """
     L = check_days("late_after_days", late_after_days)
-    cache = _cache(ledger)
-    key = ("invoice_features", L)
-    if key not in cache:
-        f = fates(ledger)
-        st = _state(ledger, L)
-        inv = ledger.invoices
-        n = len(f.inv_day)
-        cols = _engine(
-            ledger,
-            L,
-            f.cust,
-            st.sp_codes,
-            f.inv_day,
-            f.amount.astype(float),
-            f.due_day,
-            inv["product_line"].astype(object).to_numpy(),
-            np.arange(n, dtype=np.int64),
-        )
-        cache[key] = _frame(cols, pd.Index(inv["invoice_id"].to_numpy(), name="invoice_id"))
-    return cache[key].copy(deep=False)  # copy-on-write: the cached frame stays as it is
+    # copy-on-write: the frame the ledger keeps stays as it is
+    return ledger.derive(_build_invoice_features, L).copy(deep=False)
+
+
+def _build_invoice_features(ledger: Ledger, L: int) -> pd.DataFrame:
+    f = fates(ledger)
+    st = _state(ledger, L)
+    inv = ledger.invoices
+    n = len(f.inv_day)
+    cols = _engine(
+        ledger,
+        L,
+        f.cust,
+        st.sp_codes,
+        f.inv_day,
+        f.amount.astype(float),
+        f.due_day,
+        inv["product_line"].astype(object).to_numpy(),
+        np.arange(n, dtype=np.int64),
+    )
+    return _frame(cols, pd.Index(inv["invoice_id"].to_numpy(), name="invoice_id"))
 
 
 def customer_features(ledger: Ledger, as_of, late_after_days: int = 30) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from ruamel.yaml import YAML
 
 from medrisk import kernel
 from medrisk.config import PARAMS_DIR
@@ -31,7 +32,7 @@ from medrisk.credit._streams import Stream
 from medrisk.credit._thresholds import TIERS
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
-from medrisk.receivables._engine import _book, _cache
+from medrisk.receivables import event_book
 
 __all__ = [
     "CreditPolicy",
@@ -139,8 +140,6 @@ def load_policy(path: str | Path | None = None) -> CreditPolicy:
     ParamsError
         For a missing file, unknown keys or bad values.
     """
-    from ruamel.yaml import YAML
-
     path = Path(path or DEFAULT_POLICY_PATH)
     if not path.exists():
         raise ParamsError(f"Credit policy file {path} does not exist.")
@@ -199,11 +198,11 @@ class _Exposure:
 
 
 def _exposure_state(ledger: Ledger, statuses: tuple[str, ...]) -> _Exposure:
-    cache = _cache(ledger)
-    key = ("credit_exposure", tuple(statuses))
-    if key in cache:
-        return cache[key]
-    book = _book(ledger)
+    return ledger.derive(_build_exposure_state, tuple(statuses))
+
+
+def _build_exposure_state(ledger: Ledger, statuses: tuple[str, ...]) -> _Exposure:
+    book = event_book(ledger)
     cust = ledger.customers
     n_c = len(cust)
     orders = ledger.require("orders", "credit checks", ["order_id", "customer_id", "order_date"])
@@ -258,8 +257,7 @@ def _exposure_state(ledger: Ledger, statuses: tuple[str, ...]) -> _Exposure:
         lo,
         span,
     )
-    cache[key] = _Exposure(open_, unbilled, o_c, o_day, value, counts, inv_day)
-    return cache[key]
+    return _Exposure(open_, unbilled, o_c, o_day, value, counts, inv_day)
 
 
 def _limits(ledger: Ledger, c: np.ndarray) -> np.ndarray:
@@ -446,8 +444,18 @@ def check_order(
 
     Examples
     --------
-    >>> check_order(ledger, "C000001", 5_000_000, "2026-10-31")["decision"]  # doctest: +SKIP
+    On 2026-10-31 customer C000001 of this demo owes 9,146.89 元; its limit is 50,000 元:
+
+    >>> from medrisk.credit import check_order
+    >>> from medrisk.data.demo import make_ledger
+    >>> ledger = make_ledger(2_000, seed=1)
+    >>> check_order(ledger, "C000001", 3_000_000, "2026-10-31")["decision"]
     'approve'
+    >>> r = check_order(ledger, "C000001", 5_000_000, "2026-10-31")
+    >>> r["decision"], r["rule"]
+    ('block', 'over_limit')
+    >>> r["reason_en"]
+    'exposure 59,146.89 CNY would exceed the credit limit 50,000.00 CNY'
     """
     frame = pd.DataFrame({"customer_id": [customer_id], "amount": [int(amount)]})
     return (
@@ -485,7 +493,7 @@ def recommend_limits(
     """
     pol = (policy or load_policy()).validate()
     day = kernel.day_of(as_of)
-    book = _book(ledger)
+    book = event_book(ledger)
     cust = ledger.customers
     n_c = len(cust)
     slot = np.where(book.cust_pos >= 0, book.cust_pos, n_c)
@@ -587,7 +595,7 @@ def what_if(
     # the order itself: unbilled on its date, or already invoiced that day (then in open items)
     billed = st.order_invoice_day[sel] <= st.order_day[sel]
     own_unb = np.where(billed, 0.0, st.order_value[sel])
-    book = _book(ledger)
+    book = event_book(ledger)
     inv_order = kernel.positions(
         ledger.invoices["order_id"].reset_index(drop=True),
         orders["order_id"].reset_index(drop=True),

@@ -22,9 +22,13 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import numpy
 import numpy as np
+import pandas
 import pandas as pd
+import sklearn
 
+import medrisk
 from medrisk.exceptions import ModelFileError, ParamsError
 
 __all__ = [
@@ -85,12 +89,7 @@ class ModelVersionWarning(UserWarning):
 
 
 def _versions() -> dict[str, str]:
-    import numpy
-    import pandas
-    import sklearn
     import skops
-
-    import medrisk
 
     return {
         "medrisk": medrisk.__version__,

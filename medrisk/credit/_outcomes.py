@@ -24,7 +24,7 @@ import pandas as pd
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
 from medrisk.kernel import NEVER, day_of, to_ts
-from medrisk.receivables._engine import _book, _cache
+from medrisk.receivables import event_book
 
 __all__ = ["labels", "TARGETS", "Fates", "fates", "final_outcome", "check_days", "check_target"]
 
@@ -63,19 +63,19 @@ class Fates:
 
 def fates(ledger: Ledger) -> Fates:
     """Each invoice's closing and write-off days, from the receivables event table (cached)."""
-    cache = _cache(ledger)
-    if "credit_fates" not in cache:
-        book = _book(ledger)
-        n_c = len(ledger.customers)
-        wo_day = np.full(book.n, NEVER, np.int64)
-        wo = np.flatnonzero(book.ev_kind == 3)
-        np.minimum.at(wo_day, book.ev_inv[wo], book.ev_day[wo])
-        written_off = (wo_day < NEVER) & (wo_day <= book.closed_day)
-        cust = np.where(book.cust_pos >= 0, book.cust_pos, n_c)
-        cache["credit_fates"] = Fates(
-            book.inv_day, book.due_day, book.amount, cust, book.closed_day, wo_day, written_off
-        )
-    return cache["credit_fates"]
+    return ledger.derive(_build_fates)
+
+
+def _build_fates(ledger: Ledger) -> Fates:
+    book = event_book(ledger)
+    n_c = len(ledger.customers)
+    wo_day = np.full(book.n, NEVER, np.int64)
+    wo = np.flatnonzero(book.ev_kind == 3)
+    np.minimum.at(wo_day, book.ev_inv[wo], book.ev_day[wo])
+    written_off = (wo_day < NEVER) & (wo_day <= book.closed_day)
+    cust = np.where(book.cust_pos >= 0, book.cust_pos, n_c)
+    return Fates(book.inv_day, book.due_day, book.amount, cust, book.closed_day, wo_day,
+                 written_off)
 
 
 def final_outcome(f: Fates, after_days: int) -> tuple[np.ndarray, np.ndarray]:

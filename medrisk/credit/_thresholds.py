@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 from medrisk.config import PARAMS_DIR
@@ -122,8 +124,6 @@ class RiskThresholds:
 
 
 def _yaml():
-    from ruamel.yaml import YAML
-
     y = YAML()  # round-trip: keeps comments, order and layout
     y.preserve_quotes = True
     return y
@@ -206,8 +206,6 @@ def save_thresholds(path: str | Path, thresholds: RiskThresholds | None = None, 
     y = _yaml()
     doc = y.load(path.read_text(encoding="utf-8")) if path.exists() else None
     if doc is None:
-        from ruamel.yaml.comments import CommentedMap
-
         doc = CommentedMap()
     doc["late_after_days"] = int(th.late_after_days)
     doc.setdefault("tiers", {})

@@ -20,7 +20,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from medrisk.data._cells import _DT, _LSTR, _NUM, _STR, Parsed, _check_series, _clean, _digits, _np, _null_mask, _run
+from medrisk.data._cells import (
+    _DT,
+    _LSTR,
+    _NUM,
+    _STR,
+    Parsed,
+    _check_series,
+    _clean,
+    _digits,
+    _np,
+    _null_mask,
+    _run,
+)
 
 __all__ = [
     "parse_dates",

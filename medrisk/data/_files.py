@@ -18,6 +18,7 @@ with the reason; ``rows read = accepted + quarantined`` for every table.
 
 from __future__ import annotations
 
+import io as _io
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,12 +29,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from ruamel.yaml import YAML
 
-from medrisk.exceptions import SourceError
-from medrisk.data._ledger import Ledger
-from medrisk.data._schemas import DATE_COLUMNS, MONEY_COLUMNS, SCHEMAS, TABLE_ORDER
+from medrisk.data._ledger import Ledger, validate_raw
+from medrisk.data._schemas import (
+    DATE_COLUMNS,
+    MONEY_COLUMNS,
+    SCHEMAS,
+    TABLE_ORDER,
+    required_columns,
+)
+from medrisk.data._vocabulary import TABLE_ALIASES, match_columns, normalize_header
+from medrisk.exceptions import ParamsError, SourceError
 
-__all__ = ["load_ledger", "read_mapping", "write_tables", "RawTable"]
+__all__ = ["read_mapping", "write_tables", "RawTable"]
 
 TABLE_FILE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -104,8 +113,6 @@ def read_mapping(mapping: str | os.PathLike | Mapping | None) -> dict[str, dict[
     ParamsError
         For an unknown table or key, naming the file and the key.
     """
-    from medrisk.exceptions import ParamsError
-
     if mapping is None:
         return {}
     where = "mapping"
@@ -114,8 +121,6 @@ def read_mapping(mapping: str | os.PathLike | Mapping | None) -> dict[str, dict[
         where = str(path)
         if not path.exists():
             raise SourceError(f"Mapping file {path} does not exist.")
-        from ruamel.yaml import YAML
-
         try:
             mapping = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
         except Exception as exc:  # ruamel raises many error types
@@ -172,8 +177,6 @@ def _decode_text(path: Path) -> str:
 
 
 def _read_csv_cells(path: Path) -> pd.DataFrame:
-    import io as _io
-
     text = _decode_text(path)
     try:
         return pd.read_csv(
@@ -252,9 +255,6 @@ def _read_parquet(path: Path, table: str) -> tuple[pd.DataFrame, set[str]]:
 def _find_header(cells: pd.DataFrame, table: str, user_columns: dict[str, str],
                  header_row: int | None) -> int:
     """Index (0-based) of the header row: the first row naming a required column."""
-    from medrisk.data._schemas import required_columns
-    from medrisk.data._vocabulary import match_columns
-
     if header_row is not None:
         return int(header_row) - 1
     needed = set(required_columns(table))
@@ -289,8 +289,6 @@ def _split_header(cells: pd.DataFrame, table: str,
 
 
 def _identify_table(name: str) -> str | None:
-    from medrisk.data._vocabulary import TABLE_ALIASES, normalize_header
-
     key = normalize_header(name)
     if key in SCHEMAS:
         return key
@@ -394,7 +392,7 @@ def _read_file(path: Path, table: str, entry: dict[str, Any], sheet: str | None)
 # ---------------------------------------------------------------------------
 # The entry point
 # ---------------------------------------------------------------------------
-def load_ledger(
+def read_ledger_files(
     source: str | os.PathLike,
     mapping: str | os.PathLike | Mapping | None = None,
     *,
@@ -402,58 +400,7 @@ def load_ledger(
     quarantine_dir: str | os.PathLike | None = None,
     progress: bool = False,
 ) -> Ledger:
-    """Read a company's data into a validated Ledger.
-
-    Parameters
-    ----------
-    source : str or path
-        A folder of table files (CSV, Excel, Parquet; named after the tables in
-        English or Chinese), or one Excel workbook with one sheet per table.
-        A database URL (``postgresql://...``, ``sqlite:///...``) is read through
-        :mod:`medrisk.db` when that module is available.
-    mapping : str, path or dict, default=None
-        A mapping file (``params/mapping*.yaml``) naming the file, sheet and
-        header -> column mapping per table.
-    strict : bool, default=False
-        Raise :class:`~medrisk.exceptions.ValidationError` at the first bad
-        row, naming file, row, column, value and what was expected, instead of
-        quarantining.
-    quarantine_dir : str or path, default=None
-        Where ``<table>.quarantine.csv`` files go; by default a ``quarantine``
-        folder next to the source. Stale quarantine files of clean tables are
-        removed.
-    progress : bool, default=False
-        Show a progress bar per table.
-
-    Returns
-    -------
-    Ledger
-        With ``ledger.load_report``: rows read, accepted and quarantined per
-        table, and the top reasons.
-
-    Raises
-    ------
-    SourceError
-        When the source or a file cannot be found or read.
-    MissingColumnsError
-        When a table lacks a required column.
-    MissingTableError
-        When customers, invoices or payments are absent.
-
-    Examples
-    --------
-    >>> from medrisk import load_ledger  # doctest: +SKIP
-    >>> ledger = load_ledger("data/demo")  # doctest: +SKIP
-    >>> print(ledger.load_report)  # doctest: +SKIP
-    """
-    from medrisk.data._validation import validate_raw
-
-    text = str(source)
-    if "://" in text:
-        from medrisk.data.db import _read as db
-
-        return db.load_ledger_from_db(text, mapping, strict=strict,
-                                      quarantine_dir=quarantine_dir, progress=progress)
+    """Read and validate a folder of table files or a workbook (see :func:`medrisk.load_ledger`)."""
     path = Path(source)
     if not path.exists():
         raise SourceError(

@@ -43,10 +43,36 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from medrisk.data._cells import _BOOL, _LSTR, _NULLS_KEEP_WU, _NUM, _STR, Parsed, _check_series, _clean, _digits, _np, _null_mask, _run, normalize_text, parse_str
+from medrisk.data._cells import (
+    _BOOL,
+    _LSTR,
+    _NULLS_KEEP_WU,
+    _NUM,
+    _STR,
+    Parsed,
+    _check_series,
+    _clean,
+    _digits,
+    _np,
+    _null_mask,
+    _run,
+    normalize_text,
+    parse_str,
+)
 from medrisk.data._dates import parse_dates, parse_months
 from medrisk.data._schemas import MONEY_COLUMNS, Target
-from medrisk.data._vocabulary import COLUMN_ALIASES, ENUM_LABELS, TABLE_ALIASES, _allowed_values, _enum_expected, _enum_key, _enum_map, _schema, _schema_column, match_columns, match_table, normalize_header
+from medrisk.data._vocabulary import (
+    COLUMN_ALIASES,
+    ENUM_LABELS,
+    TABLE_ALIASES,
+    _enum_expected,
+    _enum_key,
+    _enum_map,
+    _schema_column,
+    match_columns,
+    match_table,
+    normalize_header,
+)
 
 __all__ = [
     "parse_money",

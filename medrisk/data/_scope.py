@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from medrisk.exceptions import ParamsError
-from medrisk.data._ledger import Ledger
 
-__all__ = ["restrict", "scope", "scope_label", "load_scoped"]
+if TYPE_CHECKING:  # the Ledger's own methods call into this module
+    from medrisk.data._ledger import Ledger
+
+__all__ = ["restrict", "scope"]
 
 
 def restrict(ledger: Ledger, customer_ids) -> Ledger:
@@ -47,7 +51,7 @@ def restrict(ledger: Ledger, customer_ids) -> Ledger:
     if "orders" in tables:
         by("order_lines", "order_id", tables["orders"]["order_id"])
         by("shipments", "order_id", tables["orders"]["order_id"])
-    return Ledger(tables, load_report=ledger.load_report, source=ledger.source)
+    return ledger.with_tables(**tables)
 
 
 def scope(
@@ -104,37 +108,3 @@ def scope(
         members = sp.loc[sp["team"] == team, "salesperson_id"]
         mask &= cust["salesperson_id"].isin(members).to_numpy()
     return restrict(ledger, cust.loc[mask.to_numpy(), "customer_id"])
-
-
-def scope_label(language: str = "zh", **filters: str) -> str:
-    """Words for a scope, e.g. ``"大区: 华东"`` or ``"Whole company"``."""
-    from medrisk.i18n import t
-
-    parts = [f"{t('dim.' + k, language)}: {v}" for k, v in filters.items() if v]
-    return "; ".join(parts) if parts else t("scope.all", language)
-
-
-def load_scoped(data: str, mapping: str = "", region: str = "", team: str = "",
-                salesperson_id: str = "", channel: str = "", customer_type: str = "") -> Ledger:
-    """Load a data source (see :func:`medrisk.load_ledger`) and restrict it to a scope.
-
-    Parameters
-    ----------
-    data : str
-        Folder, workbook or database URL.
-    mapping : str, default=""
-        Mapping file; ``""`` for the built-in names.
-    region, team, salesperson_id, channel, customer_type : str, default=""
-        Scope filters (see :func:`scope`).
-
-    Returns
-    -------
-    Ledger
-        ``.fingerprint()`` of the scoped ledger identifies the data a report used.
-    """
-    from medrisk.config import resolve_path
-    from medrisk.data._files import load_ledger
-
-    ledger = load_ledger(resolve_path(data), resolve_path(mapping) or None)
-    return scope(ledger, region=region, team=team, salesperson_id=salesperson_id,
-                 channel=channel, customer_type=customer_type)

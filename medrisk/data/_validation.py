@@ -25,12 +25,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
+from tqdm.auto import tqdm
 
-from medrisk.exceptions import MissingColumnsError, SourceError, ValidationError
-from medrisk.data._ledger import LoadReport, TableReport
+from medrisk.data._loadreport import LoadReport, TableReport
+from medrisk.data._parsing import parse_column
 from medrisk.data._schemas import RELATIONS, REQUIRED_TABLES, SCHEMAS, TABLE_ORDER, required_columns
+from medrisk.data._vocabulary import match_columns
+from medrisk.exceptions import MissingColumnsError, MissingTableError, SourceError, ValidationError
 
-__all__ = ["validate_raw", "validate_frames", "Failures"]
+__all__ = ["validate_frames", "Failures"]
 
 _FAIL_COLUMNS = ["pos", "column", "value", "rule"]
 #: Parts of a rule text that name one row, invoice or payment; left out when counting kinds.
@@ -191,15 +196,12 @@ def _check_own_rules(state: _TableState) -> None:
 
 def _isin(values: pd.Series, keys: pd.Series) -> np.ndarray:
     """Fast membership for string columns (pandas' own isin loops in Python on Arrow strings)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    def arrow(s: pd.Series) -> pa.Array:
+    def arrow(s: pd.Series) -> pyarrow.Array:
         try:
-            return pc.cast(pa.array(s, from_pandas=True), pa.large_string())
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return pa.array(s.astype(object).where(s.notna(), None).astype(str).to_numpy(),
-                            type=pa.large_string())
+            return pc.cast(pyarrow.array(s, from_pandas=True), pyarrow.large_string())
+        except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
+            return pyarrow.array(s.astype(object).where(s.notna(), None).astype(str).to_numpy(),
+                                 type=pyarrow.large_string())
 
     k = arrow(keys.dropna().drop_duplicates())
     return pc.fill_null(pc.is_in(arrow(values), value_set=k), False).to_numpy(zero_copy_only=False)
@@ -373,8 +375,6 @@ def _run(states: dict[str, _TableState], strict: bool, progress: bool) -> dict[s
     names = [t for t in TABLE_ORDER if t in states]
     iterator = names
     if progress:
-        from tqdm.auto import tqdm
-
         iterator = tqdm(names, desc="validating", unit="table")
     for name in iterator:
         state = states[name]
@@ -437,9 +437,6 @@ def _report(states: dict[str, _TableState], quarantine_dir: Path | None) -> Load
 
 def _state_from_raw(raw) -> _TableState:
     """Parse a :class:`~medrisk.io.RawTable` into canonical columns."""
-    from medrisk.data._parsing import parse_column
-    from medrisk.data._vocabulary import match_columns
-
     table = raw.table
     frame = raw.frame
     headers = [str(h) for h in frame.columns]
@@ -483,32 +480,29 @@ def _state_from_raw(raw) -> _TableState:
     return state
 
 
-def validate_raw(raws, *, strict: bool = False, quarantine_dir: Path | None = None,
-                 ignored=(), source: str = "", progress: bool = False):
-    """Parse and validate tables read from files into a Ledger (see :func:`medrisk.load_ledger`).
+def validate_raw_tables(raws, *, strict: bool = False, quarantine_dir: Path | None = None,
+                        ignored=(), progress: bool = False):
+    """Parse and validate tables read from a source (the work of :func:`medrisk.data.validate_raw`).
 
     Parameters
     ----------
     raws : list of RawTable
-        Tables as read by :mod:`medrisk.io`.
+        Tables as read from files or a database.
     strict : bool, default=False
         Raise at the first bad row instead of quarantining.
     quarantine_dir : Path, default=None
         Folder for ``<table>.quarantine.csv``.
     ignored : list of str
         Files that were not tables, for the report.
-    source : str
-        The source, for messages.
     progress : bool, default=False
         Show a progress bar.
 
     Returns
     -------
-    Ledger
+    tables : dict of str to DataFrame
+        The accepted rows of each table.
+    report : LoadReport
     """
-    from medrisk.exceptions import MissingTableError
-    from medrisk.data._ledger import Ledger
-
     seen: dict[str, str] = {}
     states: dict[str, _TableState] = {}
     for raw in raws:
@@ -527,7 +521,7 @@ def validate_raw(raws, *, strict: bool = False, quarantine_dir: Path | None = No
     tables = _run(states, strict, progress)
     report = _report(states, quarantine_dir)
     report.ignored_files = list(ignored)
-    return Ledger(tables, load_report=report, source=source)
+    return tables, report
 
 
 def validate_frames(tables: Mapping[str, pd.DataFrame], strict: bool = True):

@@ -16,10 +16,9 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
-from medrisk import kernel
 from medrisk import config
-from medrisk.exceptions import SchemaError
 from medrisk.data._schemas import MONEY_COLUMNS, SCHEMAS
+from medrisk.exceptions import SchemaError
 
 #: Characters that are invisible in a spreadsheet but break a match.
 _INVISIBLE = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"

@@ -40,8 +40,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pandera.errors
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
 
-from medrisk.config import ACTION_CHANNELS
+from medrisk.config import ACTION_CHANNELS, resolve_path
 from medrisk.data import CollectionAction, Ledger
 from medrisk.dunning._priority import (
     _date_text,
@@ -51,6 +54,7 @@ from medrisk.dunning._priority import (
     invoice_contacts,
     load_params,
 )
+from medrisk.dunning._worklists import _dates
 from medrisk.exceptions import ParamsError, SchemaError
 from medrisk.receivables import allocations_of, open_items
 
@@ -291,13 +295,8 @@ def due_actions(
 
 
 def _environment(template_dir: str | Path | None):
-    from jinja2 import FileSystemLoader, StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
-
     dirs = [str(_TEMPLATES)]
     if template_dir:
-        from medrisk.config import resolve_path
-
         own = Path(resolve_path(str(template_dir)))
         if not own.is_dir():
             raise ParamsError(f"dunning.template_dir {str(template_dir)!r} is not a folder "
@@ -335,8 +334,6 @@ def render_messages(tasks: pd.DataFrame, language: str = "zh",
     if language not in ("zh", "en"):
         raise ParamsError(f"language={language!r} is not supported. Possible values are: "
                           "['zh', 'en'].")
-    from jinja2 import TemplateError
-
     env = _environment(template_dir)
     template = env.get_template(f"dunning_{language}.j2")
     n = len(tasks)
@@ -373,8 +370,6 @@ def _canonical(actions: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise SchemaError(f"actions lack column(s) {sorted(missing)}; collection_actions "
                           f"need {ACTION_COLUMNS}.")
-    import pandera.errors
-
     try:
         return CollectionAction.validate(actions[ACTION_COLUMNS].copy())
     except pandera.errors.SchemaError as exc:
@@ -493,8 +488,6 @@ def backtest_dunning(
         open_amount (fen), paid_within (cash applied to those invoices within
         ``horizon_days``, fen), paid_within_share, paused, disputes.
     """
-    from medrisk.dunning._worklists import _dates
-
     if not isinstance(horizon_days, (int, np.integer)) or horizon_days < 1:
         raise ParamsError(f"horizon_days must be a whole number >= 1; got {horizon_days!r}.")
     prm = load_params(params)

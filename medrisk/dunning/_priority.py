@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from ruamel.yaml import YAML
 
 from medrisk.config import PARAMS_DIR
 from medrisk.data import Ledger
@@ -180,8 +181,6 @@ def load_params(params: str | Path | Mapping | None = None) -> dict:
         path = Path(params)
         if not path.exists():
             raise ParamsError(f"Collections parameter file {path} does not exist.")
-        from ruamel.yaml import YAML
-
         source = str(path)
         key = (str(path.resolve()), path.stat().st_mtime_ns)
         if key not in _FILE_CACHE:  # parsed once per file version: replays call this often

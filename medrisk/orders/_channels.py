@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from ruamel.yaml import YAML
 
 from medrisk.config import CHANNELS, PARAMS_DIR
 from medrisk.data import Ledger
@@ -156,8 +157,6 @@ def load_channel_policy(path: str | Path | Mapping | None = None) -> dict:
     """
     if isinstance(path, Mapping):
         return _check_policy(path)
-    from ruamel.yaml import YAML
-
     p = Path(DEFAULT_POLICY_FILE if path is None else path)
     if not p.exists():
         raise SourceError(f"Channel policy file {p} does not exist.")

@@ -56,13 +56,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from ruamel.yaml import YAML
 
 from medrisk import kernel
 from medrisk.config import PARAMS_DIR
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError, SourceError
 from medrisk.kernel import NEVER, as_list, day_of, to_ts
-from medrisk.receivables._engine import _book, _cache
+from medrisk.receivables import event_book
 
 __all__ = [
     "STAGES",
@@ -161,10 +162,11 @@ def _labels(values: pd.Series, pos: np.ndarray) -> np.ndarray:
 
 
 def _base(ledger: Ledger) -> dict:
-    """Per-order arrays that do not depend on ``as_of`` (cached per ledger)."""
-    cache = _cache(ledger)
-    if "orders_base" in cache:
-        return cache["orders_base"]
+    """Per-order arrays that do not depend on ``as_of`` (built once per ledger)."""
+    return ledger.derive(_build_base)
+
+
+def _build_base(ledger: Ledger) -> dict:
     orders = ledger.require(
         "orders", "order-to-cash tracking", ["order_id", "customer_id", "order_date", "status"]
     )
@@ -201,7 +203,7 @@ def _base(ledger: Ledger) -> dict:
     inv = ledger.invoices
     inv_order = (kernel.positions(inv["order_id"], ids) if "order_id" in inv
                  else np.full(len(inv), -1))
-    book = _book(ledger)
+    book = event_book(ledger)
     inv_day = _first_day(inv_order, book.inv_day, n)
 
     status = orders["status"].map(_STATUS_STAGE).to_numpy(dtype=float, na_value=np.nan)
@@ -212,7 +214,7 @@ def _base(ledger: Ledger) -> dict:
         last.append(kernel.days(ledger.shipments["ship_date"]).max(initial=0))
     pay = kernel.days(ledger.payments["payment_date"])
     last.append(pay.max(initial=0))
-    cache["orders_base"] = base = {
+    base = {
         "n": n,
         "order_day": kernel.days(orders["order_date"]),
         "cpos": cpos,
@@ -292,7 +294,19 @@ def order_stages(
 
     Examples
     --------
-    >>> order_stages(ledger, "2026-06-30")["stage"].value_counts()  # doctest: +SKIP
+    >>> from medrisk.data.demo import make_ledger
+    >>> from medrisk.orders import order_stages
+    >>> stages = order_stages(make_ledger(2_000, seed=1), "2026-06-30")
+    >>> stages["stage"].value_counts()
+    stage
+    paid           1428
+    invoiced        271
+    entered          59
+    partly_paid      24
+    shipped           5
+    approved          0
+    cancelled         0
+    Name: count, dtype: int64
     """
     day = day_of(as_of)
     base = _base(ledger)
@@ -304,7 +318,7 @@ def order_stages(
     n = base["n"]
 
     # invoices of orders, as of day: amounts, cash applied, open, closing day
-    book = _book(ledger)
+    book = event_book(ledger)
     ip = np.flatnonzero((base["inv_order"] >= 0) & (book.inv_day <= day))
     idx = book.query(ip, day)
     o = base["inv_order"][ip]
@@ -530,8 +544,6 @@ def load_stuck_days(path: str | Path | None = None) -> dict[str, int | None]:
     ParamsError
         For an unknown stage or a bad value.
     """
-    from ruamel.yaml import YAML
-
     p = Path(DEFAULT_POLICY_FILE if path is None else path)
     if not p.exists():
         raise SourceError(f"Channel policy file {p} does not exist.")

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from ruamel.yaml import YAML
 
 from medrisk import kernel
 from medrisk.config import FEN_PER_YUAN, PARAMS_DIR
@@ -191,8 +192,6 @@ def load_alert_thresholds(path: str | Path | None = None) -> dict[str, float | N
     ParamsError
         For invalid YAML, an unknown key or a bad value.
     """
-    from ruamel.yaml import YAML
-
     p = Path(DEFAULT_ALERTS_FILE if path is None else path)
     if not p.exists():
         raise SourceError(f"Alert thresholds file {p} does not exist.")

@@ -70,6 +70,7 @@ from sklearn.utils.validation import check_is_fitted, check_scalar
 from threadpoolctl import threadpool_limits
 
 from medrisk.exceptions import ParamsError, SchemaError
+from medrisk.kernel import SPRING_FESTIVAL
 
 __all__ = [
     "AutoETS",
@@ -84,15 +85,6 @@ __all__ = [
 ]
 
 #: Spring Festival (春节, first day of the lunar year), 2000-2040.
-SPRING_FESTIVAL: tuple[str, ...] = (
-    "2000-02-05", "2001-01-24", "2002-02-12", "2003-02-01", "2004-01-22", "2005-02-09",
-    "2006-01-29", "2007-02-18", "2008-02-07", "2009-01-26", "2010-02-14", "2011-02-03",
-    "2012-01-23", "2013-02-10", "2014-01-31", "2015-02-19", "2016-02-08", "2017-01-28",
-    "2018-02-16", "2019-02-05", "2020-01-25", "2021-02-12", "2022-02-01", "2023-01-22",
-    "2024-02-10", "2025-01-29", "2026-02-17", "2027-02-06", "2028-01-26", "2029-02-13",
-    "2030-02-03", "2031-01-23", "2032-02-11", "2033-01-31", "2034-02-19", "2035-02-08",
-    "2036-01-28", "2037-02-15", "2038-02-04", "2039-01-24", "2040-02-12",
-)  # fmt: skip
 _FESTIVAL_DAYS = np.array(SPRING_FESTIVAL, dtype="datetime64[D]").astype(np.int64)
 #: Business-day weights of :func:`business_days`: (first, last day from the festival, weight).
 FESTIVAL_WEIGHTS: tuple[tuple[int, int, float], ...] = ((-10, -2, 0.6), (-1, 6, 0.0), (7, 15, 0.6))
@@ -328,7 +320,26 @@ class AutoETS(_BaseModel):
 
     Examples
     --------
-    >>> fc = Forecaster(models=[AutoETS(), SeasonalNaive()], freq="MS")  # doctest: +SKIP
+    Three years of history get the seasonal model, one year the damped trend:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from medrisk.planning import AutoETS, Forecaster, SeasonalNaive
+    >>> months = pd.date_range("2023-01-01", periods=36, freq="MS")
+    >>> df = pd.concat([
+    ...     pd.DataFrame({"unique_id": "three_years", "ds": months,
+    ...                   "y": 100 + 10 * np.sin(np.arange(36) * np.pi / 6) + np.arange(36)}),
+    ...     pd.DataFrame({"unique_id": "one_year", "ds": months[-12:], "y": 50.0 + np.arange(12)}),
+    ... ])
+    >>> fc = Forecaster(models=[AutoETS(), SeasonalNaive()], freq="MS").fit(df)
+    >>> fc.models_used_
+         unique_id          alias            model  n_obs
+    0     one_year        AutoETS  ETS(A,Ad,N)+cal     12
+    1     one_year  SeasonalNaive    SeasonalNaive     12
+    2  three_years        AutoETS  ETS(A,Ad,A)+cal     36
+    3  three_years  SeasonalNaive    SeasonalNaive     36
+    >>> fc.predict(3).columns.tolist()
+    ['unique_id', 'ds', 'AutoETS', 'SeasonalNaive']
     """
 
     def __init__(self, calendar: bool = True, min_seasonal_obs: int = 24,

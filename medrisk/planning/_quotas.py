@@ -465,8 +465,22 @@ def build_quotas(ledger: Ledger, as_of, year: int, annual_target: int | None = N
 
     Examples
     --------
-    >>> from medrisk.demo import make_ledger
-    >>> q = build_quotas(make_ledger(5_000), "2026-10-31", 2027, growth=0.15)  # doctest: +SKIP
+    >>> from medrisk.data.demo import make_ledger
+    >>> from medrisk.planning import build_quotas, quota_summary
+    >>> q = build_quotas(make_ledger(2_000, seed=1), "2026-10-31", 2027, growth=0.15)
+    >>> q.columns.tolist()
+    ['period', 'target_amount', 'region', 'channel', 'salesperson_id', 'product_line']
+    >>> len(q), q["region"].nunique(), q["period"].nunique()
+    (84, 7, 12)
+    >>> quota_summary(q, "region")[["region", "share"]].round(3)
+      region  share
+    0     华东  0.652
+    1     西南  0.147
+    2     华南  0.125
+    3     华中  0.035
+    4     华北  0.032
+    5     东北  0.006
+    6     西北  0.003
     """
     if (annual_target is None) == (growth is None):
         raise ParamsError("Give exactly one of annual_target (fen) and growth (e.g. 0.15); "

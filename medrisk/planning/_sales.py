@@ -424,8 +424,18 @@ def forecast_sales(ledger: Ledger, as_of, by=None, h: int = 12, level=(80, 95)) 
 
     Examples
     --------
-    >>> from medrisk.demo import make_ledger
-    >>> fc = forecast_sales(make_ledger(5_000), "2026-10-31", by="region", h=3)  # doctest: +SKIP
+    >>> from medrisk.data.demo import make_ledger
+    >>> from medrisk.planning import forecast_sales
+    >>> fc = forecast_sales(make_ledger(2_000, seed=1), "2026-10-31", by="region", h=3)
+    >>> fc.columns.tolist()
+    ['unique_id', 'ds', 'model', 'mean', 'lo-95', 'lo-80', 'hi-80', 'hi-95', 'region']
+    >>> fc["unique_id"].unique().tolist()
+    ['东北', '华东', '华中', '华北', '华南', '西北', '西南', 'total']
+    >>> fc[fc["unique_id"] == "total"][["ds", "model"]]
+               ds                       model
+    21 2026-11-01  bottom_up(ETS(A,Ad,A)+cal)
+    22 2026-12-01  bottom_up(ETS(A,Ad,A)+cal)
+    23 2027-01-01  bottom_up(ETS(A,Ad,A)+cal)
     """
     h = _check_h(h)
     levels = _check_levels(level)
@@ -501,8 +511,20 @@ def backtest_sales(ledger: Ledger, as_of, by=None, h: int = 3, n_windows: int = 
 
     Examples
     --------
-    >>> from medrisk.demo import make_ledger
-    >>> backtest_sales(make_ledger(20_000), "2026-10-31", by="region")  # doctest: +SKIP
+    >>> from medrisk.data.demo import make_ledger
+    >>> from medrisk.planning import backtest_sales
+    >>> bt = backtest_sales(make_ledger(5_000, seed=1), "2026-10-31", by="region")
+    >>> bt.set_index(["level", "model"])["wape_ratio"].round(2)
+    level   model
+    series  AutoETS            0.93
+            SeasonalNaive      1.00
+            Naive              1.16
+            HistoricAverage    0.98
+    total   AutoETS            0.72
+            SeasonalNaive      1.00
+            Naive              0.94
+            HistoricAverage    1.21
+    Name: wape_ratio, dtype: float64
     """
     names = _by_names(by)
     hist = monthly_sales(ledger, as_of, names)

@@ -17,14 +17,13 @@ open (invoice x date) pairs, not with invoices x dates. All money is integer
 fen and every total is an ``int64`` sum: buckets add up to the open total to
 the cent.
 
-The prepared state is cached per :class:`~medrisk.ledger.Ledger` object (a
-``WeakKeyDictionary``), so treat a ledger as read-only once you have queried
-it, or call :func:`clear_cache`.
+The event table (:class:`EventBook`) and the group codes are built once per
+ledger with :meth:`medrisk.Ledger.derive`: a ledger never changes, so what is
+derived from it never goes stale, and a new ledger starts afresh.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -41,7 +40,10 @@ from medrisk.receivables._cashapp import apply_cash
 __all__ = [
     "allocations_of",
     "cash_application_of",
-    "clear_cache",
+    "event_book",
+    "EventBook",
+    "group_codes",
+    "invoice_salesperson",
     "prepare",
     "open_items",
     "aging",
@@ -73,29 +75,15 @@ DEFAULT_INVOICE_AGE_EDGES = (30, 60, 90, 180, 365)
 _KINDS = ("payment", "credit_note", "discount", "write_off")
 _DENSE_CELLS = 30_000_000  # above this, aggregate sparsely
 
-_CACHE: weakref.WeakKeyDictionary[Ledger, dict] = weakref.WeakKeyDictionary()
-
-
-def _cache(ledger: Ledger) -> dict:
+def _check_ledger(ledger) -> Ledger:
     if not isinstance(ledger, Ledger):
         raise ParamsError(f"ledger must be a medrisk.Ledger; got {type(ledger).__name__}.")
-    return _CACHE.setdefault(ledger, {})
-
-
-def clear_cache(ledger: Ledger | None = None) -> None:
-    """Forget the prepared state of ``ledger`` (of every ledger when None).
-
-    Call it after changing a ledger's tables in place.
-    """
-    if ledger is None:
-        _CACHE.clear()
-    else:
-        _CACHE.pop(ledger, None)
+    return ledger
 
 
 # --------------------------------------------------------------------------- cash application
 def cash_application_of(ledger: Ledger):
-    """Return the :class:`medrisk.cashapp.CashApplication` of ``ledger``, computed once and cached.
+    """Return the :class:`medrisk.receivables.CashApplication` of ``ledger``, computed once.
 
     Parameters
     ----------
@@ -107,10 +95,11 @@ def cash_application_of(ledger: Ledger):
         With ``allocations`` (payment_id, invoice_id, amount, payment_date,
         customer_id, rule) and ``unapplied``.
     """
-    cache = _cache(ledger)
-    if "cash" not in cache:
-        cache["cash"] = apply_cash(ledger)
-    return cache["cash"]
+    return _check_ledger(ledger).derive(_apply_cash)
+
+
+def _apply_cash(ledger: Ledger):
+    return apply_cash(ledger)  # looked up at call time, so a test can count the calls
 
 
 def allocations_of(ledger: Ledger) -> pd.DataFrame:
@@ -139,15 +128,20 @@ def prepare(ledger: Ledger) -> Ledger:
     Everything is also built on first use; call this once after loading when
     the first report must be quick. Returns ``ledger``.
     """
-    _book(ledger)
+    event_book(ledger)
     return ledger
 
 
 # --------------------------------------------------------------------------- helpers
 # --------------------------------------------------------------------------- the event table
 @dataclass(frozen=True, eq=False)
-class _Book:
-    """Invoices and their reductions as sorted integer arrays (see module docstring)."""
+class EventBook:
+    """Invoices and their reductions as sorted integer arrays: the engine every area queries.
+
+    Built once per ledger by :func:`event_book` (see the module docstring for
+    how). Days are int64 day numbers (:mod:`medrisk.kernel`), money int64 fen;
+    invoice ``i`` is row ``i`` of ``ledger.invoices``.
+    """
 
     n: int
     inv_day: np.ndarray  # int64 days
@@ -180,14 +174,12 @@ class _Book:
         return cum[idx] - cum[self.start[inv]]
 
 
-def _book(ledger: Ledger) -> _Book:
-    cache = _cache(ledger)
-    if "book" not in cache:
-        cache["book"] = _build_book(ledger)
-    return cache["book"]
+def event_book(ledger: Ledger) -> EventBook:
+    """Return the :class:`EventBook` of ``ledger``: cash applied and events sorted, built once."""
+    return _check_ledger(ledger).derive(_build_book)
 
 
-def _build_book(ledger: Ledger) -> _Book:
+def _build_book(ledger: Ledger) -> EventBook:
     inv = ledger.invoices
     n = len(inv)
     inv_ids = inv["invoice_id"]
@@ -252,7 +244,7 @@ def _build_book(ledger: Ledger) -> _Book:
     closed_wo[ev_inv[first]] = cum_kind[3, first + 1] - cum_kind[3, start[ev_inv[first]]]
     total = cum[start[1:]] - cum[start[:-1]]
     active_until = np.where(total > amount, NEVER, closed_day)  # over-reduced: keep every day
-    return _Book(
+    return EventBook(
         n,
         inv_day,
         due_day,
@@ -303,21 +295,27 @@ def dimensions(ledger: Ledger) -> dict[str, str]:
     return out
 
 
-def _invoice_salesperson(ledger: Ledger, book: _Book) -> pd.Series:
-    cache = _cache(ledger)
-    if "salesperson" not in cache:
-        inv, cust = ledger.invoices, ledger.customers
-        none = pd.Series(None, index=range(book.n), dtype="str")
-        own = inv["salesperson_id"].reset_index(drop=True) if "salesperson_id" in inv else none
-        cust_sp = cust.get("salesperson_id", pd.Series(None, index=cust.index, dtype="str"))
-        cust_sp = cust_sp.to_numpy(dtype=object, na_value=None)
-        via = (
-            np.where(book.cust_pos >= 0, cust_sp[np.maximum(book.cust_pos, 0)], None)
-            if len(cust_sp)
-            else np.full(book.n, None, object)
-        )
-        cache["salesperson"] = own.where(own.notna(), pd.Series(via, dtype=own.dtype))
-    return cache["salesperson"]
+def invoice_salesperson(ledger: Ledger) -> pd.Series:
+    """Return the salesperson of each invoice: its own ``salesperson_id``, else its customer's.
+
+    One value per row of ``ledger.invoices`` (index 0..n-1), missing when neither names one.
+    """
+    return _check_ledger(ledger).derive(_build_invoice_salesperson)
+
+
+def _build_invoice_salesperson(ledger: Ledger) -> pd.Series:
+    book = event_book(ledger)
+    inv, cust = ledger.invoices, ledger.customers
+    none = pd.Series(None, index=range(book.n), dtype="str")
+    own = inv["salesperson_id"].reset_index(drop=True) if "salesperson_id" in inv else none
+    cust_sp = cust.get("salesperson_id", pd.Series(None, index=cust.index, dtype="str"))
+    cust_sp = cust_sp.to_numpy(dtype=object, na_value=None)
+    via = (
+        np.where(book.cust_pos >= 0, cust_sp[np.maximum(book.cust_pos, 0)], None)
+        if len(cust_sp)
+        else np.full(book.n, None, object)
+    )
+    return own.where(own.notna(), pd.Series(via, dtype=own.dtype))
 
 
 def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -329,7 +327,7 @@ def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(uniques)
 
 
-def _dimension(ledger: Ledger, book: _Book, name: str) -> tuple[np.ndarray, pd.Index]:
+def _dimension(ledger: Ledger, book: EventBook, name: str) -> tuple[np.ndarray, pd.Index]:
     dims = dimensions(ledger)
     if isinstance(name, str) and name not in dims and not ledger.has("salespeople"):
         if name.split(".")[-1] in SCHEMAS["salespeople"].to_schema().columns:
@@ -345,12 +343,12 @@ def _dimension(ledger: Ledger, book: _Book, name: str) -> tuple[np.ndarray, pd.I
     if table == "invoices":
         values = ledger.invoices[col].reset_index(drop=True)
         if col == "salesperson_id":
-            values = _invoice_salesperson(ledger, book)
+            values = invoice_salesperson(ledger)
         return _factorize(values)
     if table == "customers":
         pos = book.cust_pos
     else:
-        pos = positions(_invoice_salesperson(ledger, book), ledger.salespeople["salesperson_id"])
+        pos = positions(invoice_salesperson(ledger), ledger.salespeople["salesperson_id"])
     codes, uniques = _factorize(ledger.table(table)[col].reset_index(drop=True))
     missing = len(uniques)
     out = np.where(pos >= 0, codes[np.maximum(pos, 0)] if len(codes) else missing, missing)
@@ -359,28 +357,42 @@ def _dimension(ledger: Ledger, book: _Book, name: str) -> tuple[np.ndarray, pd.I
     return out.astype(np.int64), uniques
 
 
-def _groups(ledger: Ledger, by) -> tuple[np.ndarray, pd.DataFrame | None]:
-    """Per-invoice group code (sorted by label) and the labels of each code."""
+def group_codes(ledger: Ledger, by) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """Per-invoice group code (sorted by label) and the labels of each code.
+
+    Parameters
+    ----------
+    ledger : Ledger
+    by : str, list of str or None
+        Columns of :func:`dimensions`; ``None`` puts every invoice in group 0.
+
+    Returns
+    -------
+    codes : ndarray of int64
+        One code per row of ``ledger.invoices``.
+    keys : DataFrame or None
+        Row ``c`` holds the labels of code ``c`` (missing labels last); None without ``by``.
+    """
     names = as_list(by)
-    book = _book(ledger)
     if not names:
-        return np.zeros(book.n, np.int64), None
-    cache = _cache(ledger)
-    key = ("groups", tuple(names))
-    if key not in cache:
-        parts = [_dimension(ledger, book, name) for name in names]
-        combined = np.zeros(book.n, np.int64)
-        for codes, uniques in parts:  # compact after each column: no int64 overflow
-            combined = np.unique(combined * (len(uniques) + 1) + codes, return_inverse=True)[1]
-            combined = combined.astype(np.int64).ravel()
-        first = np.full(int(combined.max(initial=-1)) + 1, book.n, np.int64)
-        np.minimum.at(first, combined, np.arange(book.n, dtype=np.int64))
-        keys = pd.DataFrame({
-            name: np.asarray(uniques.take(codes[first]), dtype=object)
-            for name, (codes, uniques) in zip(names, parts, strict=True)
-        })
-        cache[key] = (combined, keys)
-    return cache[key]
+        return np.zeros(event_book(ledger).n, np.int64), None
+    return _check_ledger(ledger).derive(_build_groups, tuple(names))
+
+
+def _build_groups(ledger: Ledger, names: tuple[str, ...]) -> tuple[np.ndarray, pd.DataFrame]:
+    book = event_book(ledger)
+    parts = [_dimension(ledger, book, name) for name in names]
+    combined = np.zeros(book.n, np.int64)
+    for codes, uniques in parts:  # compact after each column: no int64 overflow
+        combined = np.unique(combined * (len(uniques) + 1) + codes, return_inverse=True)[1]
+        combined = combined.astype(np.int64).ravel()
+    first = np.full(int(combined.max(initial=-1)) + 1, book.n, np.int64)
+    np.minimum.at(first, combined, np.arange(book.n, dtype=np.int64))
+    keys = pd.DataFrame({
+        name: np.asarray(uniques.take(codes[first]), dtype=object)
+        for name, (codes, uniques) in zip(names, parts, strict=True)
+    })
+    return combined, keys
 
 
 # --------------------------------------------------------------------------- buckets
@@ -478,7 +490,7 @@ def open_items(ledger: Ledger, as_of, buckets: Sequence[int] | None = None) -> p
         in int64 fen.
     """
     day = day_of(as_of)
-    book = _book(ledger)
+    book = event_book(ledger)
     inv = ledger.invoices
     rows = np.flatnonzero(book.inv_day <= day)
     idx = book.query(rows, day)
@@ -505,7 +517,7 @@ def open_items(ledger: Ledger, as_of, buckets: Sequence[int] | None = None) -> p
         {
             "invoice_id": take("invoice_id"),
             "customer_id": take("customer_id"),
-            "salesperson_id": _invoice_salesperson(ledger, book).take(rows).reset_index(drop=True),
+            "salesperson_id": invoice_salesperson(ledger).take(rows).reset_index(drop=True),
             "product_line": take("product_line"),
             "invoice_date": take("invoice_date"),
             "due_date": take("due_date"),
@@ -532,7 +544,7 @@ def open_items(ledger: Ledger, as_of, buckets: Sequence[int] | None = None) -> p
 
 # --------------------------------------------------------------------------- aging
 def _aging_core(
-    book: _Book, days: np.ndarray, codes: np.ndarray | None, n_groups: int, edges: np.ndarray,
+    book: EventBook, days: np.ndarray, codes: np.ndarray | None, n_groups: int, edges: np.ndarray,
     basis: str,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Open amount and count per (date, group, bucket), and which (date, group) rows exist.
@@ -579,11 +591,11 @@ def _aging_core(
 def _aging_frame(ledger: Ledger, dates, by, buckets, basis: str, values: str) -> pd.DataFrame:
     check_choice("basis", basis, AGING_BASES)
     check_choice("values", values, VALUES)
-    book = _book(ledger)
+    book = event_book(ledger)
     edges = _edges(buckets, basis)
     labels = aging_buckets(edges, basis)
     days = np.unique(np.asarray([day_of(d, "dates") for d in dates], dtype=np.int64))
-    codes, keys = _groups(ledger, by)
+    codes, keys = group_codes(ledger, by)
     n_groups = 1 if keys is None else len(keys)
     amounts, counts, rows = _aging_core(book, days, codes, n_groups, edges, basis)
     cols = labels["bucket"].tolist()

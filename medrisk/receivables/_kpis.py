@@ -52,7 +52,7 @@ import pandas as pd
 from medrisk import kernel
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
-from medrisk.receivables._engine import _aging_core, _book, _cache, _groups
+from medrisk.receivables._engine import _aging_core, event_book, group_codes
 
 __all__ = [
     "kpis",
@@ -117,29 +117,29 @@ def _sum_at(cells: np.ndarray, values, shape, kinds: int = 1) -> np.ndarray:
 
 def _sales_index(ledger: Ledger, by) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     """Invoices sorted by (group, day) with running sales: for countback DSO."""
-    cache = _cache(ledger)
-    key = ("sales_index", tuple(kernel.as_list(by)))
-    if key not in cache:
-        book = _book(ledger)
-        codes, keys = _groups(ledger, by)
-        n_groups = 1 if keys is None else len(keys)
-        lo, hi = (int(book.inv_day.min()), int(book.inv_day.max())) if book.n else (0, 0)
-        base, span = lo - 1, hi - lo + 3
-        skey = codes * span + (book.inv_day - base)
-        order = np.argsort(skey, kind="stable")
-        cs = np.zeros(book.n + 1, np.int64)
-        np.cumsum(book.amount[order], out=cs[1:])
-        skey = skey[order]
-        gstart = np.searchsorted(skey, np.arange(n_groups, dtype=np.int64) * span, side="left")
-        cache[key] = (skey, cs, gstart, base, span)
-    return cache[key]
+    return ledger.derive(_build_sales_index, tuple(kernel.as_list(by)))
+
+
+def _build_sales_index(ledger: Ledger, by: tuple[str, ...]):
+    book = event_book(ledger)
+    codes, keys = group_codes(ledger, list(by))
+    n_groups = 1 if keys is None else len(keys)
+    lo, hi = (int(book.inv_day.min()), int(book.inv_day.max())) if book.n else (0, 0)
+    base, span = lo - 1, hi - lo + 3
+    skey = codes * span + (book.inv_day - base)
+    order = np.argsort(skey, kind="stable")
+    cs = np.zeros(book.n + 1, np.int64)
+    np.cumsum(book.amount[order], out=cs[1:])
+    skey = skey[order]
+    gstart = np.searchsorted(skey, np.arange(n_groups, dtype=np.int64) * span, side="left")
+    return skey, cs, gstart, base, span
 
 
 def _countback(
     ledger: Ledger, by, n_groups: int, ends: np.ndarray, closing: np.ndarray
 ) -> np.ndarray:
     """Countback DSO per (period, group); see the module docstring."""
-    book = _book(ledger)
+    book = event_book(ledger)
     skey, cs, gstart, base, span = _sales_index(ledger, by)
     first = int(book.inv_day.min()) if book.n else int(ends.min())
     out = np.zeros(closing.shape, float)
@@ -169,8 +169,8 @@ def _countback(
 
 
 def _kpi_core(ledger: Ledger, starts: np.ndarray, ends: np.ndarray, by) -> pd.DataFrame:
-    book = _book(ledger)
-    codes, keys = _groups(ledger, by)
+    book = event_book(ledger)
+    codes, keys = group_codes(ledger, by)
     n_groups = 1 if keys is None else len(keys)
     shape = (len(ends), n_groups)
 

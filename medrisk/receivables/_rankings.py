@@ -17,7 +17,7 @@ import pandas as pd
 
 from medrisk import kernel
 from medrisk.data import Ledger
-from medrisk.receivables._engine import _book, _cache, cash_application_of
+from medrisk.receivables._engine import cash_application_of, event_book
 from medrisk.receivables._kpis import _ratio, kpis
 
 __all__ = [
@@ -41,16 +41,23 @@ def _customers(ledger: Ledger) -> pd.DataFrame:
         {"credit_limit": "Int64"})
 
 
-def _slots(ledger: Ledger, name: str, ids: pd.Series) -> np.ndarray:
-    """Find each id's customer position (``len(customers)`` when unknown), cached by ``name``."""
-    cache = _cache(ledger)
-    if name not in cache:
-        n_c = len(ledger.customers)
-        pos = kernel.positions(
-            ids.reset_index(drop=True), ledger.customers["customer_id"].reset_index(drop=True)
-        )
-        cache[name] = np.where(pos >= 0, pos, n_c)
-    return cache[name]
+def _slots(ledger: Ledger, rows: str) -> np.ndarray:
+    """Return the customer position of each row of ``rows`` (``len(customers)`` if unknown).
+
+    ``rows`` is ``"payments"``, ``"collection_actions"`` or ``"unapplied"`` (the cash
+    application's unapplied cash).
+    """
+    return ledger.derive(_build_slots, rows)
+
+
+def _build_slots(ledger: Ledger, rows: str) -> np.ndarray:
+    ids = (cash_application_of(ledger).unapplied if rows == "unapplied"
+           else ledger.require(rows))["customer_id"]
+    n_c = len(ledger.customers)
+    pos = kernel.positions(
+        ids.reset_index(drop=True), ledger.customers["customer_id"].reset_index(drop=True)
+    )
+    return np.where(pos >= 0, pos, n_c)
 
 
 def _bins(slot: np.ndarray, values, n: int, how=np.add, fill=0) -> np.ndarray:
@@ -63,7 +70,7 @@ def _open_by_customer(
     ledger: Ledger, day: int, min_days: int | None = None
 ) -> dict[str, np.ndarray]:
     """Open and overdue money per customer as of ``day``; credit balances apart."""
-    book = _book(ledger)
+    book = event_book(ledger)
     n_c = len(ledger.customers)
     slot = np.where(book.cust_pos >= 0, book.cust_pos, n_c)
     rows = np.flatnonzero((book.inv_day <= day) & (book.active_until > day))
@@ -138,7 +145,7 @@ def long_term_delinquents(ledger: Ledger, as_of, min_days: int = 180) -> pd.Data
 
 def _history(ledger: Ledger, day: int, since: int | None = None) -> dict[str, np.ndarray]:
     """Payment history per customer of invoices settled on or before ``day`` (after ``since``)."""
-    book = _book(ledger)
+    book = event_book(ledger)
     n_c = len(ledger.customers)
     keep = book.closed_day <= day
     if since is not None:
@@ -220,10 +227,10 @@ def _unapplied(ledger: Ledger, day: int) -> np.ndarray:
     """
     n_c = len(ledger.customers)
     un = cash_application_of(ledger).unapplied
-    slot = _slots(ledger, "unapplied_slot", un["customer_id"])
+    slot = _slots(ledger, "unapplied")
     known = np.asarray(un["payment_date"], "datetime64[D]").astype(np.int64) <= day
     out = _bins(slot[known], un["amount"].to_numpy(np.int64)[known], n_c)
-    book = _book(ledger)
+    book = event_book(ledger)
     early = np.flatnonzero((book.ev_kind == 0) & (book.ev_raw_day <= day) & (book.ev_day > day))
     amt = book.cum[early + 1] - book.cum[early]
     cust = book.cust_pos[book.ev_inv[early]]
@@ -234,7 +241,7 @@ def _last_payments(ledger: Ledger, day: int) -> tuple[np.ndarray, np.ndarray]:
     """Day (``-kernel.NEVER`` if none) and total amount of each customer's last payment day."""
     n_c = len(ledger.customers)
     pay = ledger.payments
-    slot = _slots(ledger, "payment_slot", pay["customer_id"])
+    slot = _slots(ledger, "payments")
     pday = np.asarray(pay["payment_date"], "datetime64[D]").astype(np.int64)
     known = pday <= day
     last = _bins(slot[known], pday[known], n_c, np.maximum, fill=-kernel.NEVER)
@@ -253,13 +260,13 @@ def _promises(ledger: Ledger, day: int, grace_days: int) -> dict[str, np.ndarray
     sel = np.flatnonzero(
         (acts["outcome"] == "promise_to_pay").to_numpy(dtype=bool, na_value=False) & (a_day <= day)
     )
-    a_slot = _slots(ledger, "action_slot", acts["customer_id"])[sel]
+    a_slot = _slots(ledger, "collection_actions")[sel]
     a_day = a_day[sel]
     p_day = np.asarray(acts["promise_date"], "datetime64[D]")[sel]
     due = np.where(np.isnat(p_day), a_day, p_day.astype(np.int64)) + int(grace_days)
     # payments of the customer in [action day, min(due, day)], from running sums per customer
     pay = ledger.payments
-    p_slot = _slots(ledger, "payment_slot", pay["customer_id"])
+    p_slot = _slots(ledger, "payments")
     pday = np.asarray(pay["payment_date"], "datetime64[D]").astype(np.int64)
     base = int(min(pday.min(initial=day), a_day.min(initial=day))) - 1
     span = int(max(pday.max(initial=day), day)) + 2 - base
@@ -334,8 +341,8 @@ def customer_360(ledger: Ledger, as_of, promise_grace_days: int = 3) -> pd.DataF
         opened = np.asarray(ledger.customers["opened_date"], "datetime64[D]")
         known = np.isnat(opened) | (opened.astype(np.int64) <= day)
     issued = _bins(
-        np.where(_book(ledger).cust_pos >= 0, _book(ledger).cust_pos, len(out)),
-        (_book(ledger).inv_day <= day).astype(np.int64),
+        np.where(event_book(ledger).cust_pos >= 0, event_book(ledger).cust_pos, len(out)),
+        (event_book(ledger).inv_day <= day).astype(np.int64),
         len(out),
     )
     out = out[known | (issued > 0)].reset_index(drop=True)

@@ -27,7 +27,7 @@ from medrisk import kernel
 from medrisk.config import PARAMS_DIR
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
-from medrisk.receivables._engine import _aging_core, _book
+from medrisk.receivables._engine import _aging_core, event_book
 from medrisk.receivables._kpis import _ratio, _shift_months
 from medrisk.receivables._rankings import customer_360
 
@@ -222,7 +222,7 @@ def warnings(ledger: Ledger, as_of, thresholds: Mapping[str, object] | None = No
         return th.get(key) is not None and th.get(key) is not False
 
     def window(months: int, end: int = day) -> dict:  # company figures, as in kpis(), cheaply
-        book = _book(ledger)
+        book = event_book(ledger)
         start = int(_shift_months(np.array([end + 1]), np.array([int(months)]))[0])
         amounts, _, rows = _aging_core(book, np.array([end]), None, 1, np.array([0]), "due_date")
         current, overdue = (int(a) for a in amounts[0]) if len(rows) else (0, 0)

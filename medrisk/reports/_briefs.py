@@ -13,6 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from medrisk import cash as CF
+from medrisk import credit as C
+from medrisk import credit as T
+from medrisk import planning as At
+from medrisk import planning as Sa
+from medrisk import receivables as A
+from medrisk import receivables as K
+from medrisk import receivables as R
 from medrisk.data import Ledger
 from medrisk.i18n import check_language, pct, t, wan
 
@@ -106,10 +114,6 @@ def receivables_brief(ledger: Ledger, as_of, language: str = "zh",
     -------
     Brief
     """
-    from medrisk.receivables import _engine as R
-    from medrisk.receivables import _kpis as K
-    from medrisk.receivables import _warnings as A
-
     check_language(language)
     start, end, prev_end = period_bounds(as_of)
     now = K.kpis(ledger, start, end).iloc[0]
@@ -255,9 +259,6 @@ def _high_risk(ledger: Ledger, as_of, th) -> tuple[int, int]:
 
     The tiers come from a credit model fitted on ``as_of``.
     """
-    from medrisk.credit import _model as C
-    from medrisk.credit import _thresholds as T
-
     model = C.CreditModel(model="gbm", late_after_days=th.late_after_days).fit(ledger, as_of)
     scores = model.score_customers(ledger, as_of, lgd=th.lgd)
     tiers = T.assign_tiers(scores["probability"], th)
@@ -299,12 +300,6 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
     warnings : DataFrame
         Receivables warnings and plan alerts together, with message_zh / message_en.
     """
-    from medrisk.cash import _forecast as CF
-    from medrisk.credit import _thresholds as T
-    from medrisk.planning import _attainment as At
-    from medrisk.planning import _sales as Sa
-    from medrisk.receivables import _kpis as K
-
     check_language(language)
     rec = receivables_brief(ledger, as_of, language, thresholds)
     _, end, prev_end = period_bounds(as_of)
@@ -392,8 +387,6 @@ def orders_brief(book: pd.DataFrame, stuck: pd.DataFrame, perf: pd.DataFrame,
         :func:`medrisk.channels.out_of_band`.
     language : {"zh", "en"}, default="zh"
     """
-    from medrisk.i18n import t
-
     check_language(language)
     value = int(book["order_value"].sum())
     top = perf.sort_values("sales", ascending=False).iloc[0] if len(perf) else None

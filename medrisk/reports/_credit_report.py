@@ -16,11 +16,11 @@ from typing import Any
 
 import pandas as pd
 
-from medrisk.credit import _features as Fe
-from medrisk.credit import _limits as L
-from medrisk.credit import _model as C
-from medrisk.credit import _modelfiles as M
-from medrisk.credit import _thresholds as T
+from medrisk import credit as C
+from medrisk import credit as Fe
+from medrisk import credit as L
+from medrisk import credit as M
+from medrisk import credit as T
 from medrisk.data import Ledger
 from medrisk.i18n import check_language, pct, wan
 from medrisk.reports._briefs import Brief

@@ -24,11 +24,17 @@ import subprocess
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
+
+from medrisk import __version__
 from medrisk.config import PROJ_ROOT, REPORTS_DIR, resolve_path
 from medrisk.exceptions import ParamsError
+from medrisk.i18n import date_text, t
+from medrisk.reports._runs import check_parameters, load_run, notebook_path
 
 __all__ = ["render", "run", "NotebookResult", "RunResult", "code_version", "to_html"]
 
@@ -72,8 +78,6 @@ class RunResult:
 
 def code_version() -> str:
     """Return medrisk's version and, in a git checkout, the commit (``+dirty`` if edited)."""
-    from medrisk import __version__
-
     try:
         sha = subprocess.run(["git", "-C", str(PROJ_ROOT), "rev-parse", "--short=12", "HEAD"],
                              capture_output=True, text=True, timeout=10, check=True).stdout.strip()
@@ -126,8 +130,6 @@ def render(notebook: str, parameters: dict[str, Any], out_dir: str | os.PathLike
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
-
-    from medrisk.reports._runs import notebook_path
 
     out = Path(out_dir)
     (out / "_executed").mkdir(parents=True, exist_ok=True)
@@ -227,8 +229,6 @@ def run(run_file: str | os.PathLike, *, as_of: str | None = None, data: str | No
     RunResult
         ``.ok`` is False when any notebook failed.
     """
-    from medrisk.reports._runs import check_parameters, load_run
-
     spec = load_run(run_file)
     extra = {}
     if as_of is not None:
@@ -249,8 +249,6 @@ def run(run_file: str | os.PathLike, *, as_of: str | None = None, data: str | No
     notebooks = spec.notebooks
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(notebooks, desc=f"{spec.name} {run_as_of}", unit="report")
     for nb in notebooks:
         if bar is not None:
@@ -266,8 +264,6 @@ def run(run_file: str | os.PathLike, *, as_of: str | None = None, data: str | No
 
 
 def _library_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
     out = {"python": platform.python_version()}
     for name in ("pandas", "numpy", "scikit-learn", "pandera", "plotly", "papermill",
                  "statsmodels", "skops"):
@@ -323,8 +319,6 @@ def _figure_text(fig: dict[str, Any]) -> str:
 
 
 def _write_index(spec, out_dir: Path, results: list[NotebookResult]) -> Path:
-    from medrisk.i18n import date_text, t
-
     lang = spec.parameters.get("language", "zh")
     lang = lang if lang in ("zh", "en") else "zh"
     title = spec.title.get(lang) or spec.name

@@ -21,11 +21,15 @@ of the wrong type or a bad date is an error naming the file and the key
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from medrisk.config import NOTEBOOKS_DIR
 from medrisk.exceptions import ParamsError
@@ -129,8 +133,6 @@ def check_parameters(where: str, notebooks: list[str], params: dict[str, Any],
         For a key no notebook declares (with the closest known names), a
         runner-only key, a wrong type or a bad date.
     """
-    import difflib
-
     targets = [only] if only else notebooks
     declared_by = {nb: notebook_parameters(nb) for nb in targets}
     known: dict[str, dict[str, Any]] = {}
@@ -169,9 +171,6 @@ def load_run(path: str | os.PathLike) -> RunSpec:
     ParamsError
         Naming the file and the key for any mistake.
     """
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
     p = Path(path)
     if not p.exists():
         raise ParamsError(f"Run file {p} does not exist; the run files are in params/.")

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from medrisk import planning as Q
 from medrisk.credit import (
     TIER_LABELS_ZH,
     TIERS,
@@ -379,8 +380,6 @@ def growth_slider(basis, by: str, language: str = "zh", growth: float = 0.15) ->
     ipywidgets.VBox
         ``.children[0]`` the slider, ``[1]`` an HTML table of annual quotas and shares.
     """
-    from medrisk.planning import _quotas as Q
-
     slider = widgets.FloatSlider(value=growth, min=-0.3, max=0.6, step=0.01, readout_format=".0%",
                                  description="增长" if language == "zh" else "Growth")
     table = widgets.HTML()

@@ -55,11 +55,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from ruamel.yaml import YAML
 
 from medrisk import kernel
 from medrisk.config import FEN_PER_YUAN, PARAMS_DIR, PRODUCT_CATEGORIES
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
+from medrisk.planning import forecast_sales
+from medrisk.receivables import open_items
 
 __all__ = [
     "ExpiryParams",
@@ -177,8 +180,6 @@ def load_expiry_params(path: str | Path | dict | ExpiryParams | None = None) -> 
             if path is None:
                 return ExpiryParams().validate()
             raise ParamsError(f"Expiry parameter file {p} does not exist.")
-        from ruamel.yaml import YAML
-
         try:
             data = YAML(typ="safe").load(p.read_text(encoding="utf-8")) or {}
         except Exception as exc:  # ruamel raises many error types
@@ -301,15 +302,8 @@ def _demand_forecast(ledger, as_of, sales_forecast, p: ExpiryParams):
     if isinstance(sales_forecast, str) and sales_forecast == "history":
         return None, "history"
     if sales_forecast is None:
-        try:
-            from medrisk.planning import _sales as _fc
-        except ImportError:
-            return None, "history"
-        fn = getattr(_fc, "forecast_sales", None)
-        if fn is None:
-            return None, "history"
-        return fn(ledger, as_of, by="category", h=p.forecast_months), "forecast"
-    raise ParamsError("sales_forecast must be None (medrisk.sales when available), 'history' "
+        return forecast_sales(ledger, as_of, by="category", h=p.forecast_months), "forecast"
+    raise ParamsError("sales_forecast must be None (medrisk.planning.forecast_sales), 'history' "
                       f"or a forecast DataFrame; got {sales_forecast!r}.")
 
 
@@ -686,8 +680,6 @@ def near_expiry_takers(
         batch_id, sku, warehouse, days_to_expiry, stock_on_hand, customer_id,
         units_bought, on_time_share, rank.
     """
-    from medrisk.receivables import open_items
-
     day = kernel.day_of(as_of)
     _whole("lookback_days", lookback_days, 1)
     _whole("late_days", late_days, 0)

@@ -32,7 +32,7 @@ import pandas as pd
 from medrisk import kernel
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
-from medrisk.receivables._engine import _book, _cache
+from medrisk.receivables import event_book
 
 __all__ = [
     "prepare_trace",
@@ -109,9 +109,10 @@ def prepare_trace(ledger: Ledger) -> Ledger:
 
 
 def _trace(ledger: Ledger) -> _Trace:
-    cache = _cache(ledger)
-    if "trace" in cache:
-        return cache["trace"]
+    return ledger.derive(_build_trace)
+
+
+def _build_trace(ledger: Ledger) -> _Trace:
     sh = ledger.require(
         "shipments",
         "batch traceability",
@@ -137,7 +138,7 @@ def _trace(ledger: Ledger) -> _Trace:
     by_batch, batch_start = _sorted_index(sh_batch, n_b, sh_day)
     by_cust, cust_start = _sorted_index(np.where(sh_cust >= 0, sh_cust, n_c), n_c + 1, sh_day)
 
-    book = _book(ledger)
+    book = event_book(ledger)
     inv = ledger.invoices
     inv_cust, inv_cust_start = _sorted_index(
         np.where(book.cust_pos >= 0, book.cust_pos, n_c), n_c + 1
@@ -151,7 +152,7 @@ def _trace(ledger: Ledger) -> _Trace:
     inv_ord, inv_ord_start = _sorted_index(
         np.where(inv_order >= 0, inv_order, n_o), n_o + 1, book.inv_day
     )
-    cache["trace"] = t = _Trace(
+    t = _Trace(
         batch_ids,
         len(table_ids),
         pd.Index(cust["customer_id"]),
@@ -205,7 +206,7 @@ def _runs(order: np.ndarray, start: np.ndarray, codes: np.ndarray) -> np.ndarray
 
 def _open(ledger: Ledger, rows: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray]:
     """Open and overdue amount of invoice ``rows`` as of ``day`` (0 when issued later)."""
-    book = _book(ledger)
+    book = event_book(ledger)
     live = book.inv_day[rows] <= day
     open_amt = book.amount[rows] - book.reduced(rows, book.query(rows, day))
     open_amt = np.where(live, open_amt, 0)
@@ -218,7 +219,7 @@ def _customer_open(
     """Open and overdue receivables per customer position in ``cpos`` (sorted, unique)."""
     rows = np.sort(_runs(t.inv_by_cust, t.inv_cust_start, cpos))  # sorted lookups are faster
     open_amt, overdue = _open(ledger, rows, day)
-    slot = np.searchsorted(cpos, _book(ledger).cust_pos[rows])
+    slot = np.searchsorted(cpos, event_book(ledger).cust_pos[rows])
     n = len(cpos)
     return (
         np.bincount(slot, open_amt, n).astype(np.int64),
@@ -232,7 +233,7 @@ def _order_open(
     """Per order in ``opos``: open amount, first invoice row by ``day`` (-1), invoice count."""
     uniq, inv_back = np.unique(opos[opos >= 0], return_inverse=True)
     rows = _runs(t.inv_by_order, t.inv_order_start, uniq)
-    book = _book(ledger)
+    book = event_book(ledger)
     rows = rows[book.inv_day[rows] <= day]
     slot = np.searchsorted(uniq, t.inv_order[rows])
     open_amt, _ = _open(ledger, rows, day)

@@ -311,9 +311,12 @@ def test_allocations_are_computed_once_per_ledger(monkeypatch):
     R.aging_series(led, ["2025-01-31", "2025-02-28"])
     R.open_items(led, "2025-02-28")
     assert len(calls) == 1
-    R.clear_cache(led)
-    R.allocations_of(led)
+    again = led.with_tables()  # a new ledger owns its own derived state
+    assert again.tables.keys() == led.tables.keys()
+    R.allocations_of(again)
     assert len(calls) == 2
+    R.allocations_of(led)
+    assert len(calls) == 2  # the first ledger kept what it had derived
 
 
 # -- dimensions, buckets and parameters -------------------------------------------

@@ -16,8 +16,9 @@ import os
 import shutil
 from pathlib import Path
 
-from medrisk.exceptions import SourceError
+from medrisk.data._files import read_ledger_files, write_tables
 from medrisk.data._ledger import Ledger
+from medrisk.exceptions import SourceError
 
 __all__ = [
     "read_cache",
@@ -30,8 +31,6 @@ CACHE_FINGERPRINT_FILE = "fingerprint.json"
 
 def _write_cache(ledger: Ledger, cache: Path) -> None:
     """Replace ``cache`` with the ledger's tables and ``fingerprint.json``, atomically."""
-    from medrisk.data._files import write_tables
-
     cache = Path(cache)
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_name(f".{cache.name}.tmp-{os.getpid()}")
@@ -83,8 +82,6 @@ def read_cache(
         When the folder or its ``fingerprint.json`` is missing, or the tables
         no longer match the recorded fingerprint.
     """
-    from medrisk.data._files import load_ledger
-
     cache = Path(cache)
     meta_file = cache / CACHE_FINGERPRINT_FILE
     if not meta_file.exists():
@@ -96,7 +93,7 @@ def read_cache(
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SourceError(f"{meta_file}: not readable ({exc}).") from exc
-    ledger = load_ledger(cache, quarantine_dir=quarantine_dir or cache / ".quarantine",
+    ledger = read_ledger_files(cache, quarantine_dir=quarantine_dir or cache / ".quarantine",
                          progress=progress)
     if ledger.load_report is not None:
         ledger.load_report.ignored_files = [f for f in ledger.load_report.ignored_files
@@ -110,6 +107,4 @@ def read_cache(
         )
     origin = {k: v for k, v in meta.items() if k != "load_report"}
     origin.update(kind="cache", cache=str(cache))
-    ledger.origin = origin
-    ledger.source = f"cache:{cache}"
-    return ledger
+    return ledger.replace(origin=origin, source=f"cache:{cache}")

@@ -21,8 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import pandas as pd
+from ruamel.yaml import YAML
 
 from medrisk.config import resolve_path
 from medrisk.exceptions import ParamsError, SourceError
@@ -89,8 +91,6 @@ def _load_yaml(mapping) -> tuple[dict, str]:
     path = Path(mapping)
     if not path.exists():
         raise SourceError(f"Mapping file {path} does not exist.")
-    from ruamel.yaml import YAML
-
     try:
         data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
     except Exception as exc:  # ruamel raises many error types
@@ -252,8 +252,6 @@ def _connect_url(source: str | None, settings: DatabaseSettings):
         url = url.set(password=password)
     secrets = [url.password] if url.password else []
     if url.password:
-        from urllib.parse import quote_plus
-
         secrets.append(quote_plus(url.password))
     return url, secrets
 

@@ -96,12 +96,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
-from medrisk.data.db._cache import _write_cache, read_cache
-from medrisk.data.db._connect import DatabaseSettings, _connect_url, _driver_message, _engine, database_settings, mask_url
-from medrisk.exceptions import MissingColumnsError, ParamsError, SchemaError, SourceError
-from medrisk.data._ledger import Ledger
+from medrisk.data._files import RawTable, _identify_table, read_mapping
+from medrisk.data._ledger import Ledger, validate_raw
+from medrisk.data._parsing import match_columns, normalize_header
 from medrisk.data._schemas import REQUIRED_TABLES, TABLE_ORDER, required_columns
+from medrisk.data.db._cache import _write_cache, read_cache
+from medrisk.data.db._connect import (
+    DatabaseSettings,
+    _connect_url,
+    _driver_message,
+    _engine,
+    database_settings,
+    mask_url,
+)
+from medrisk.exceptions import MissingColumnsError, ParamsError, SchemaError, SourceError
 
 __all__ = [
     "load_ledger_from_db",
@@ -156,8 +166,6 @@ def _check_entry(table: str, entry: dict, where: str) -> None:
 
 
 def _identify(name: str) -> str | None:
-    from medrisk.data._files import _identify_table
-
     return _identify_table(name)
 
 
@@ -169,8 +177,6 @@ def _plan(conn, url_text: str, settings: DatabaseSettings, entries: dict[str, di
           secrets: list[str]) -> dict[str, _Source]:
     """Find every canonical table in the database and the columns to read."""
     import sqlalchemy as sa
-
-    from medrisk.data._parsing import match_columns, normalize_header
 
     where = settings.where
     schema = settings.schema
@@ -436,13 +442,9 @@ def _read_source(conn, src: _Source, stmt, chunk_rows: int, progress: bool,
                  secrets: list[str], where: str):
     import sqlalchemy as sa
 
-    from medrisk.data._files import RawTable
-
     parts: list[pd.DataFrame] = []
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(desc=f"reading {src.table}", unit=" rows", unit_scale=True)
     try:
         result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(stmt)
@@ -531,9 +533,6 @@ def load_ledger_from_db(
     >>> ledger.origin["kind"]  # doctest: +SKIP
     'database'
     """
-    from medrisk.data._files import read_mapping
-    from medrisk.data._validation import validate_raw
-
     settings = database_settings(mapping)
     entries = read_mapping(mapping)
     if quarantine_dir is None:
@@ -576,7 +575,7 @@ def load_ledger_from_db(
     ledger = validate_raw(raws, strict=strict,
                           quarantine_dir=None if quarantine_dir is None else Path(quarantine_dir),
                           ignored=[], source=shown, progress=progress)
-    ledger.origin = {
+    origin = {
         "kind": "database",
         "url": shown,
         "tables": {t: (f"table {s.label.rsplit('#', 1)[1]}" if s.kind == "table" else "query")
@@ -587,10 +586,11 @@ def load_ledger_from_db(
         "fingerprint": ledger.fingerprint(),
         "cache": None,
     }
+    ledger = ledger.replace(origin=origin)
     if settings.cache is not None:
         try:
             _write_cache(ledger, settings.cache)
-            ledger.origin["cache"] = str(settings.cache)
+            ledger = ledger.replace(origin={**origin, "cache": str(settings.cache)})
         except OSError as exc:
             warnings.warn(f"The read succeeded but the cache {settings.cache} could not be "
                           f"written: {exc}", stacklevel=2)

@@ -15,11 +15,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
-from medrisk.data.db._connect import DatabaseSettings, _connect_url, _driver_message, _engine, mask_url
-from medrisk.exceptions import SourceError
 from medrisk.data._ledger import Ledger
 from medrisk.data._schemas import DATE_COLUMNS, MONEY_COLUMNS, SCHEMAS, TABLE_ORDER
+from medrisk.data.db._connect import (
+    DatabaseSettings,
+    _connect_url,
+    _driver_message,
+    _engine,
+    mask_url,
+)
+from medrisk.exceptions import SourceError
 
 __all__ = [
     "write_tables_to_db",
@@ -174,8 +181,6 @@ def write_tables_to_db(
                          for c in cols}
                 bar = None
                 if progress:
-                    from tqdm.auto import tqdm
-
                     bar = tqdm(total=len(df), desc=f"writing {name}", unit=" rows",
                                unit_scale=True)
                 names = [ROW_COLUMN, *cols]

@@ -65,10 +65,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from medrisk.data.demo import _base as base
-from medrisk.data.demo._cash import LATE_AFTER_DAYS, STAGES, collection_actions, late_probabilities, receipts, settlement
-from medrisk.data.demo._sales import LATE_BASE, customers, order_lines, orders, products, salespeople
-from medrisk.data.demo._supply import batches_and_shipments
 from medrisk.config import (
     ACTION_CHANNELS,
     ACTION_OUTCOMES,
@@ -79,8 +75,27 @@ from medrisk.config import (
     PRODUCT_CATEGORIES,
     QC_STATUSES,
 )
-from medrisk.exceptions import ParamsError
+from medrisk.data._files import write_tables
 from medrisk.data._ledger import Ledger
+from medrisk.data.demo import _base as base
+from medrisk.data.demo._cash import (
+    LATE_AFTER_DAYS,
+    STAGES,
+    collection_actions,
+    late_probabilities,
+    receipts,
+    settlement,
+)
+from medrisk.data.demo._sales import (
+    LATE_BASE,
+    customers,
+    order_lines,
+    orders,
+    products,
+    salespeople,
+)
+from medrisk.data.demo._supply import batches_and_shipments
+from medrisk.exceptions import ParamsError
 
 __all__ = ["DemoCompany", "make_demo", "make_ledger", "write_demo", "LATE_AFTER_DAYS"]
 
@@ -287,8 +302,6 @@ def write_demo(out_dir: str | os.PathLike, n_invoices: int = 20_000, seed: int =
     Path
         ``out_dir``.
     """
-    from medrisk.data._files import write_tables
-
     if fmt not in ("parquet", "csv", "xlsx"):
         raise ParamsError(
             f"fmt={fmt!r} is not supported; possible values are 'parquet', 'csv', 'xlsx'.")

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from medrisk.data.demo._base import BRANDS, CITY_REGION, GIVEN_NAMES, MODEL_LETTERS, REGION_SHARE, REGIONS, SURNAMES, Calendar, sort_order
+from medrisk.data.demo._base import (
+    BRANDS,
+    CITY_REGION,
+    GIVEN_NAMES,
+    MODEL_LETTERS,
+    REGION_SHARE,
+    REGIONS,
+    SURNAMES,
+    Calendar,
+    sort_order,
+)
 
 # ---------------------------------------------------------------------------
 # Customer-type parameters, rows in config.CUSTOMER_TYPES order:

@@ -1,0 +1,102 @@
+"""Loading a ledger from any source: a folder of files, a workbook or a database URL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from medrisk.config import resolve_path
+from medrisk.data._files import read_ledger_files
+from medrisk.data._ledger import Ledger
+from medrisk.data.db import load_ledger_from_db
+from medrisk.i18n import t
+
+__all__ = ["load_ledger", "scope_label", "load_scoped"]
+
+
+def load_ledger(
+    source: str | os.PathLike,
+    mapping: str | os.PathLike | Mapping | None = None,
+    *,
+    strict: bool = False,
+    quarantine_dir: str | os.PathLike | None = None,
+    progress: bool = False,
+) -> Ledger:
+    """Read a company's data into a validated Ledger.
+
+    Parameters
+    ----------
+    source : str or path
+        A folder of table files (CSV, Excel, Parquet; named after the tables in
+        English or Chinese), or one Excel workbook with one sheet per table.
+        A database URL (``postgresql://...``, ``sqlite:///...``) is read through
+        :mod:`medrisk.db` when that module is available.
+    mapping : str, path or dict, default=None
+        A mapping file (``params/mapping*.yaml``) naming the file, sheet and
+        header -> column mapping per table.
+    strict : bool, default=False
+        Raise :class:`~medrisk.exceptions.ValidationError` at the first bad
+        row, naming file, row, column, value and what was expected, instead of
+        quarantining.
+    quarantine_dir : str or path, default=None
+        Where ``<table>.quarantine.csv`` files go; by default a ``quarantine``
+        folder next to the source. Stale quarantine files of clean tables are
+        removed.
+    progress : bool, default=False
+        Show a progress bar per table.
+
+    Returns
+    -------
+    Ledger
+        With ``ledger.load_report``: rows read, accepted and quarantined per
+        table, and the top reasons.
+
+    Raises
+    ------
+    SourceError
+        When the source or a file cannot be found or read.
+    MissingColumnsError
+        When a table lacks a required column.
+    MissingTableError
+        When customers, invoices or payments are absent.
+
+    Examples
+    --------
+    >>> from medrisk import load_ledger  # doctest: +SKIP
+    >>> ledger = load_ledger("data/demo")  # doctest: +SKIP
+    >>> print(ledger.load_report)  # doctest: +SKIP
+    """
+    if "://" in str(source):
+        return load_ledger_from_db(str(source), mapping, strict=strict,
+                                   quarantine_dir=quarantine_dir, progress=progress)
+    return read_ledger_files(source, mapping, strict=strict, quarantine_dir=quarantine_dir,
+                             progress=progress)
+
+
+def scope_label(language: str = "zh", **filters: str) -> str:
+    """Words for a scope, e.g. ``"大区: 华东"`` or ``"Whole company"``."""
+    parts = [f"{t('dim.' + k, language)}: {v}" for k, v in filters.items() if v]
+    return "; ".join(parts) if parts else t("scope.all", language)
+
+
+def load_scoped(data: str, mapping: str = "", region: str = "", team: str = "",
+                salesperson_id: str = "", channel: str = "", customer_type: str = "") -> Ledger:
+    """Load a data source (see :func:`medrisk.load_ledger`) and restrict it to a scope.
+
+    Parameters
+    ----------
+    data : str
+        Folder, workbook or database URL.
+    mapping : str, default=""
+        Mapping file; ``""`` for the built-in names.
+    region, team, salesperson_id, channel, customer_type : str, default=""
+        Scope filters (see :func:`scope`).
+
+    Returns
+    -------
+    Ledger
+        ``.fingerprint()`` of the scoped ledger identifies the data a report used.
+    """
+    ledger = load_ledger(resolve_path(data), resolve_path(mapping) or None)
+    return ledger.scope(region=region, team=team, salesperson_id=salesperson_id,
+                        channel=channel, customer_type=customer_type)
