@@ -1,10 +1,10 @@
-"""Time :func:`medrisk.cashapp.apply_cash` on synthetic ledgers without allocations.
+"""Time :func:`medrisk.receivables.apply_cash` on synthetic ledgers without allocations.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_cashapp.py              # 100k and 1M invoices
     .venv/bin/python benchmarks/bench_cashapp.py 10000 200000 # other sizes
-    .venv/bin/python benchmarks/bench_cashapp.py --demo       # also medrisk.demo at those sizes
+    .venv/bin/python benchmarks/bench_cashapp.py --demo       # also the demo company
     .venv/bin/python benchmarks/bench_cashapp.py --big 0.05   # also: one customer, 5% of 1M
 
 The synthetic company: about one customer per 200 invoices, customer sizes
@@ -161,7 +161,7 @@ def main(argv: list[str]) -> None:
         try:
             from medrisk.data.demo import make_ledger
         except ImportError as exc:
-            print(f"medrisk.demo not available: {exc}")
+            print(f"medrisk.data.demo not available: {exc}")
         else:
             for n in sizes:
                 demo = make_ledger(n_invoices=n)

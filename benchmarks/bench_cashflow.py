@@ -3,13 +3,13 @@
 Run: ``.venv/bin/python benchmarks/bench_cashflow.py [--invoices 1000000] [--draws 400]
 [--as-of 2026-10-31]``
 
-Builds ``medrisk.demo.make_ledger(n_invoices)`` (seed 0), prepares the event
+Builds ``medrisk.data.demo.make_ledger(n_invoices)`` (seed 0), prepares the event
 table once (cash application, timed on its own), then times:
 
 * ``fit_payment_timing`` (the survival model);
 * ``cash_in_forecast`` 13 weeks and 12 months, with the sales forecast given
   (so the timing is the cash model's, not the sales model's), and once with
-  the default sales forecast (``medrisk.sales`` when available);
+  the default sales forecast (``medrisk.planning`` when available);
 * ``batch_expiry`` (shipment-history demand), ``sku_demand`` from the sales
   forecast, ``expiry_report`` and ``fefo_allocate``.
 """

@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_credit.py [--invoices 100000 1000000] [--threads 1]``
 
-For each size it builds the demo company (``medrisk.demo.make_demo``, seed 0,
+For each size it builds the demo company (``medrisk.data.demo.make_demo``, seed 0,
 not timed), then times:
 
 * cash application and the receivables event table (``prepare``), once;

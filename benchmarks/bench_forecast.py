@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python benchmarks/bench_forecast.py [--invoices 1000000] [--seed 0]
 [--by region,category] [--h 12] [--windows 6]``
 
-Builds the demo company (``medrisk.demo.make_ledger``), then times:
+Builds the demo company (``medrisk.data.demo.make_ledger``), then times:
 
 * ``monthly_sales`` by the grouping (region x category by default: the invoice
   amounts split over their order lines' product categories);

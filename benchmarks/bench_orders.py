@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_orders.py [--invoices 1000000] [--recalls 20]``
 
-Builds ``medrisk.demo.make_ledger(n_invoices)``, then times:
+Builds ``medrisk.data.demo.make_ledger(n_invoices)``, then times:
 
 * the receivables event table (cash application), built once per ledger;
 * ``orders.order_stages`` cold (first call: per-order preparation) and warm,

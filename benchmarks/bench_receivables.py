@@ -375,7 +375,7 @@ if __name__ == "__main__":
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--source", choices=["demo", "synthetic"], default="demo",
-                        help="medrisk.demo.make_ledger, or the numpy generator of this file")
+                        help="medrisk.data.demo.make_ledger, or the numpy generator of this file")
     parser.add_argument("--no-compare", action="store_true",
                         help="time medrisk alone (no pandas or DuckDB), e.g. at 10M invoices")
     args = parser.parse_args()

@@ -11,7 +11,7 @@ import pandas as pd
 
 from medrisk.exceptions import ParamsError
 
-__all__ = ["LANGUAGES", "t", "check_language", "yuan", "wan", "pct", "date_text", "label_frame"]
+__all__ = ["LANGUAGES", "t", "check_language", "pct", "date_text", "label_frame"]
 
 LANGUAGES = ("zh", "en")
 
@@ -245,21 +245,6 @@ def t(key: str, language: str = "zh", **fields) -> str:
 def label_codes(values, kind: str, language: str) -> list[str]:
     """Translate codes such as customer types (``kind="customer_type"``)."""
     return [t(f"{kind}.{v}", language) if f"{kind}.{v}" in _LABELS else str(v) for v in values]
-
-
-def yuan(fen, decimals: int = 0) -> str:
-    """``¥1,234,567`` from integer fen (rounded half away from zero to ``decimals``)."""
-    if fen is None or (isinstance(fen, float) and np.isnan(fen)):
-        return "—"
-    value = int(fen) / 100
-    return f"¥{value:,.{decimals}f}"
-
-
-def wan(fen, decimals: int = 1) -> str:
-    """``123.4万`` from integer fen: the unit management reads."""
-    if fen is None or (isinstance(fen, float) and np.isnan(fen)):
-        return "—"
-    return f"{int(fen) / 1_000_000:,.{decimals}f}万"
 
 
 def pct(x, decimals: int = 1) -> str:

@@ -181,7 +181,8 @@ def round_fen(fen, decimals: int = 0, unit: int = 100) -> Decimal:
     Decimal('0.13')
     """
     try:
-        value = Decimal(fen) if isinstance(fen, int | np.integer) else Decimal(repr(float(fen)))
+        exact = isinstance(fen, int | np.integer)
+        value = Decimal(int(fen)) if exact else Decimal(repr(float(fen)))
     except (TypeError, ValueError, InvalidOperation) as exc:
         raise ParamsError(f"money must be a number of fen; got {fen!r}.") from exc
     return (value / unit).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 #: The database fixtures (demo company in SQLite and a throwaway PostgreSQL), shared by the
-#: tests of medrisk.db, dbconnect, dbcache and dbwrite.
+#: tests of medrisk.data.db, dbconnect, dbcache and dbwrite.
 pytest_plugins = ["db_fixtures"]
 
 

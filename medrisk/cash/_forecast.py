@@ -6,33 +6,33 @@ The forecast has two parts, both as known on ``as_of`` (nothing dated later is r
    ``d = payment day - due day`` drawn from a *payment-timing distribution*
    learned from history, conditioned on the invoice still being open at its
    current age ``a = as_of - due day`` (only delays ``d > a`` are possible), or
-   it never pays (:mod:`medrisk.payoutlook`).
+   it never pays (:mod:`medrisk.cash`).
 2. **Sales not yet invoiced.** A monthly sales forecast (by default
-   :func:`medrisk.sales.forecast_sales` when that module exists) is spread
+   :func:`medrisk.planning.forecast_sales` when that module exists) is spread
    over the days of each month, and each day's new invoices are turned into
    cash with the segment's payment-timing distribution from the invoice date
    (mixed over the payment terms the segment had in the last year).
 
 The payment-timing distribution, and how receipts are booked (weekends,
-payment runs), are learned by :func:`medrisk.paytiming.fit_payment_timing`
-(see :mod:`medrisk.paytiming`).
+payment runs), are learned by :func:`medrisk.cash.fit_payment_timing`
+(see :mod:`medrisk.cash`).
 
 Intervals
 ---------
 Monte Carlo with a fixed ``seed``. In each draw every customer's ``theta``
 is drawn from its gamma posterior, all are multiplied by a common
 log-normal shock (``timing_shock``) and the open invoices' cash is
-simulated as described in :mod:`medrisk.payoutlook`
+simulated as described in :mod:`medrisk.cash`
 (``interval_method``: ``"exact"`` per invoice, ``"fast"`` per period).
 The sales part adds the sales forecast's own uncertainty (its 95% band as a
 normal, one shared z per draw). The point forecast is the exact
 expectation; the interval is the simulated spread around it.
 
 Periods (``horizon``): ``"13W"`` (13 weeks), ``"12M"`` (12 calendar
-months) and more; see :func:`medrisk.payoutlook.cash_periods`.
+months) and more; see :func:`medrisk.cash.cash_periods`.
 
 Money: amounts are read in integer fen; forecasts are expectations and are
-returned in 元 (float), like :func:`medrisk.sales.forecast_sales`.
+returned in 元 (float), like :func:`medrisk.planning.forecast_sales`.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ _Z = {80: 1.2815515655446004, 95: 1.959963984540054}
 
 # --------------------------------------------------------------------------- new sales
 def recent_sales_forecast(ledger: Ledger, as_of, h: int = 12, rel_sd: float = 0.15) -> pd.DataFrame:
-    """Forecast monthly sales simply; the fallback when :mod:`medrisk.sales` is absent.
+    """Forecast monthly sales simply; the fallback when :mod:`medrisk.planning` is absent.
 
     Seasonal naive with growth: each month's invoiced amount one year earlier
     times the growth of the last 365 days over the 365 before (clipped to
@@ -109,7 +109,7 @@ def recent_sales_forecast(ledger: Ledger, as_of, h: int = 12, rel_sd: float = 0.
     Returns
     -------
     DataFrame
-        In the form of :func:`medrisk.sales.forecast_sales`: ``unique_id``
+        In the form of :func:`medrisk.planning.forecast_sales`: ``unique_id``
         ("total"), ``ds`` (month start), ``model`` ("SeasonalNaiveGrowth"),
         ``mean``, ``lo-80``, ``hi-80``, ``lo-95``, ``hi-95`` in 元.
     """
@@ -200,7 +200,7 @@ def _daily_sales(frame: pd.DataFrame | None, day: int, n_days: int, sales_model:
     if not need <= set(frame.columns):
         raise ParamsError(
             f"sales_forecast lacks column(s) {sorted(need - set(frame.columns))}; it needs ds "
-            "(month start) and mean (元), as medrisk.sales.forecast_sales returns; got columns "
+            "(month start) and mean (元), as medrisk.planning.forecast_sales returns; got columns "
             f"{list(frame.columns)}."
         )
     if len(frame) == 0:
@@ -296,13 +296,13 @@ def cash_in_forecast(
     horizon : str, default="13W"
         ``"13W"`` (13 weeks of 7 days from the day after ``as_of``),
         ``"12M"`` (12 calendar months) or any ``"<n>W"``, ``"<n>M"``,
-        ``"<n>D"``; see :func:`~medrisk.payoutlook.cash_periods`.
+        ``"<n>D"``; see :func:`~medrisk.cash.cash_periods`.
     sales_forecast : DataFrame or {"recent", "none"} or None, default=None
         Monthly sales not yet invoiced, in the form of
-        :func:`medrisk.sales.forecast_sales` (``ds``, ``mean`` and
+        :func:`medrisk.planning.forecast_sales` (``ds``, ``mean`` and
         optionally ``model``, ``unique_id``, ``lo-95``/``hi-95`` in 元; the
         ``"total"`` series when there are several, else their sum). None calls
-        ``medrisk.sales.forecast_sales(ledger, as_of, h=...)`` when that
+        ``medrisk.planning.forecast_sales(ledger, as_of, h=...)`` when that
         module exists, else :func:`recent_sales_forecast`. ``"none"`` leaves
         new sales out. A month's ``mean`` is for the whole month: when
         ``as_of`` is not a month end, what was invoiced in that month up to
@@ -314,7 +314,7 @@ def cash_in_forecast(
         invoice_id such as ``medrisk.credit.CreditModel.predict_proba``;
         sharpens the timing of invoices not yet 30 days past due.
     segment : str or list of str or None, default="customer_type"
-        Segments of the timing model (see :func:`~medrisk.paytiming.fit_payment_timing`).
+        Segments of the timing model (see :func:`~medrisk.cash.fit_payment_timing`).
     n_draws : int, default=400
         Monte Carlo draws for the intervals.
     seed : int, default=0
@@ -337,7 +337,7 @@ def cash_in_forecast(
         (cost independent of invoices x draws). ``"auto"``: exact up to
         :data:`EXACT_CELLS` open invoices x draws, else fast.
     **fit_kw
-        Passed to :func:`~medrisk.paytiming.fit_payment_timing` (``lookback_days``,
+        Passed to :func:`~medrisk.cash.fit_payment_timing` (``lookback_days``,
         ``max_delay_days``, ``segment_prior``, ``customer_prior``,
         ``weekend``).
 

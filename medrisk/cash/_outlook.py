@@ -2,11 +2,11 @@
 
 Each open invoice pays its open amount at a delay ``d = payment day - due
 day`` drawn from the payment-timing distribution of
-:func:`medrisk.paytiming.fit_payment_timing`, conditioned on the invoice
+:func:`medrisk.cash.fit_payment_timing`, conditioned on the invoice
 still being open at its current age ``a = as_of - due day`` (only delays
 ``d > a`` are possible), or it never pays. :func:`payment_outlook` gives
 each open invoice's probabilities; the cash-in forecast of
-:mod:`medrisk.cashflow` sums the expected cash of the open invoices per
+:mod:`medrisk.cash` sums the expected cash of the open invoices per
 period (its ``open_invoices`` component) and simulates it for its intervals
 with the functions here.
 
@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 _LOG_THETA = np.round(np.arange(-3.0, 3.0 + 1e-9, 0.05), 10)  # frailty grid (~5% steps)
-_LATE_DAYS = 30  # p_late: not paid within 30 days of due (DOMAIN.md, medrisk.demo)
+_LATE_DAYS = 30  # p_late: not paid within 30 days of due (DOMAIN.md, medrisk.data.demo)
 _TAIL_MARGIN = 100  # columns kept after the horizon (payment runs, weekends, the tail)
 
 
@@ -420,9 +420,9 @@ def payment_outlook(
     ledger : Ledger
     as_of : date-like
     horizon : str, default="13W"
-        As for :func:`medrisk.cashflow.cash_in_forecast`.
+        As for :func:`medrisk.cash.cash_in_forecast`.
     p_late, segment, p_late_weight, timing, **fit_kw
-        As for :func:`medrisk.cashflow.cash_in_forecast`.
+        As for :func:`medrisk.cash.cash_in_forecast`.
 
     Returns
     -------

@@ -4,8 +4,8 @@
 ``d = payment day - due day`` at which an invoice is paid, or that it never
 pays, per segment and customer, and how the receipts are booked (the
 receipt calendar). :class:`PaymentTiming` holds the fit. The outlook of the
-open invoices (:mod:`medrisk.payoutlook`) and the cash-in forecast
-(:mod:`medrisk.cashflow`) are built on it.
+open invoices (:mod:`medrisk.cash`) and the cash-in forecast
+(:mod:`medrisk.cash`) are built on it.
 
 How the payment timing is learned (:func:`fit_payment_timing`)
 ---------------------------------------------------------------

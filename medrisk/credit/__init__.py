@@ -29,7 +29,6 @@ from medrisk.credit._limits import (
     check_orders,
     exposure,
     load_policy,
-    order_values,
     recommend_limits,
     what_if,
 )
@@ -103,7 +102,6 @@ __all__ = [
     "TIER_RULES",
     "DEFAULT_POLICY_PATH",
     "load_policy",
-    "order_values",
     "exposure",
     "check_orders",
     "check_order",

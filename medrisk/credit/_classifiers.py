@@ -1,6 +1,6 @@
 """Credit-risk classifiers: will an invoice be paid late, or never.
 
-Two scikit-learn classifiers take a feature matrix (:mod:`medrisk.features`):
+Two scikit-learn classifiers take a feature matrix (:mod:`medrisk.credit`):
 
 * :class:`BoostedRiskClassifier`: histogram gradient boosting;
 * :class:`ScorecardClassifier`: an interpretable scorecard, quantile bins ->
@@ -13,7 +13,7 @@ fitted on the scores of the most recent ``calibration_fraction``; with
 ``refit=True`` the model is then refitted on every row and keeps that map.
 
 :class:`medrisk.credit.CreditModel` fits either one on a
-:class:`~medrisk.ledger.Ledger`.
+:class:`~medrisk.data.Ledger`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Point-in-time features for credit models, one row per invoice.
 
 The labels the models learn (late, default, and when each outcome became
-known) are in :mod:`medrisk.labels`; the event streams the figures are summed
-over are in :mod:`medrisk.streams`.
+known) are in :mod:`medrisk.credit`; the event streams the figures are summed
+over are in :mod:`medrisk.credit`.
 
 Features: what was known on the invoice date
 --------------------------------------------

@@ -32,6 +32,8 @@ from medrisk.credit._streams import Stream
 from medrisk.credit._thresholds import TIERS
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
+from medrisk.kernel import yuan
+from medrisk.orders import unbilled_orders
 from medrisk.receivables import event_book
 
 __all__ = [
@@ -40,7 +42,6 @@ __all__ = [
     "TIER_RULES",
     "DEFAULT_POLICY_PATH",
     "load_policy",
-    "order_values",
     "exposure",
     "check_orders",
     "check_order",
@@ -160,32 +161,6 @@ def load_policy(path: str | Path | None = None) -> CreditPolicy:
 
 
 # --------------------------------------------------------------------------- orders
-def order_values(ledger: Ledger) -> pd.Series:
-    """Value of every order: sum of ``quantity x unit_price x (1 - discount_rate)``.
-
-    Returns
-    -------
-    Series
-        int64 fen, indexed by order_id (0 for an order without lines).
-    """
-    orders = ledger.require("orders", "credit checks", ["order_id", "customer_id", "order_date"])
-    lines = ledger.table("order_lines", empty_if_missing=True)
-    disc = lines["discount_rate"].astype("Float64").to_numpy(dtype=float, na_value=0.0)
-    val = (
-        lines["quantity"].to_numpy(np.float64)
-        * lines["unit_price"].to_numpy(np.float64)
-        * (1 - disc)
-    )
-    pos = kernel.positions(
-        lines["order_id"].reset_index(drop=True), orders["order_id"].reset_index(drop=True)
-    )
-    ok = pos >= 0
-    total = np.bincount(pos[ok], val[ok], minlength=len(orders))
-    return pd.Series(
-        np.round(total).astype(np.int64), index=orders["order_id"].to_numpy(), name="order_value"
-    )
-
-
 @dataclass(frozen=True, eq=False)
 class _Exposure:
     open_: Stream
@@ -205,27 +180,13 @@ def _build_exposure_state(ledger: Ledger, statuses: tuple[str, ...]) -> _Exposur
     book = event_book(ledger)
     cust = ledger.customers
     n_c = len(cust)
-    orders = ledger.require("orders", "credit checks", ["order_id", "customer_id", "order_date"])
-    o_c = kernel.positions(
-        orders["customer_id"].reset_index(drop=True), cust["customer_id"].reset_index(drop=True)
-    )
+    u = unbilled_orders(ledger, statuses)
+    o_c = kernel.positions(u["customer_id"], cust["customer_id"].reset_index(drop=True))
     o_c = np.where(o_c >= 0, o_c, n_c)
-    o_day = np.asarray(orders["order_date"], "datetime64[D]").astype(np.int64)
-    value = order_values(ledger).to_numpy(np.float64)
-    inv = ledger.invoices
-    i_pos = kernel.positions(
-        inv["order_id"].reset_index(drop=True), orders["order_id"].reset_index(drop=True)
-    )
-    inv_day = np.full(len(orders), kernel.NEVER, np.int64)
-    ok = i_pos >= 0
-    np.minimum.at(inv_day, i_pos[ok], book.inv_day[ok])
-    status = (
-        orders["status"].astype(object).to_numpy()
-        if "status" in orders
-        else np.full(len(orders), None)
-    )
-    counts = np.isin(status, list(statuses) + ["invoiced", "closed"]) | (inv_day < kernel.NEVER)
-    counts &= status != "cancelled"
+    o_day = kernel.days(u["order_date"])
+    value = u["order_value"].to_numpy(np.float64)
+    inv_day = kernel.days(u["first_invoice_date"])
+    counts = u["counts"].to_numpy(dtype=bool)
     lo = int(min(o_day.min(initial=0), book.inv_day.min(initial=0))) - 1
     hi = (
         int(
@@ -409,9 +370,11 @@ def _checked(ledger, orders, st, c, d, amount, own_unbilled, own_open, tiers, po
     for r, u, e, lm in zip(rule, out["utilisation_after"], exp_after, lim, strict=True):
         if r == "over_limit":
             en.append(
-                f"exposure {e / 100:,.2f} CNY would exceed the credit limit {lm / 100:,.2f} CNY"
+                f"exposure {yuan(e, 2, symbol=False)} CNY would exceed the credit limit "
+                f"{yuan(lm, 2, symbol=False)} CNY"
             )
-            zh.append(f"敞口{e / 100:,.2f}元将超过信用额度{lm / 100:,.2f}元")
+            zh.append(f"敞口{yuan(e, 2, symbol=False)}元将超过"
+                      f"信用额度{yuan(lm, 2, symbol=False)}元")
         elif r == "utilisation":
             en.append(f"credit limit {u:.0%} used, above the {cap:.0%} allowed")
             zh.append(f"额度占用率{u:.0%}，超过{cap:.0%}上限")
@@ -481,7 +444,7 @@ def recommend_limits(
     ledger : Ledger
     as_of : date-like
     scores : DataFrame, default=None
-        customer_id and ``tier`` (e.g. from :func:`medrisk.thresholds.assign_tiers`);
+        customer_id and ``tier`` (e.g. from :func:`medrisk.credit.assign_tiers`);
         customers without a tier use the ``medium`` multiplier.
     policy : CreditPolicy, default=None
 

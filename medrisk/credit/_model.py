@@ -1,10 +1,10 @@
 """Credit-risk models on a ledger: will an invoice be paid late, or never.
 
-:class:`CreditModel` wraps either classifier of :mod:`medrisk.classifiers`
-(:class:`~medrisk.classifiers.BoostedRiskClassifier`, histogram gradient
-boosting, or :class:`~medrisk.classifiers.ScorecardClassifier`, a points
+:class:`CreditModel` wraps either classifier of :mod:`medrisk.credit`
+(:class:`~medrisk.credit.BoostedRiskClassifier`, histogram gradient
+boosting, or :class:`~medrisk.credit.ScorecardClassifier`, a points
 scorecard) so that it fits and predicts on a
-:class:`~medrisk.ledger.Ledger`: it trains on what was known at a date
+:class:`~medrisk.data.Ledger`: it trains on what was known at a date
 (invoices whose outcome is known, censored ones left out) with the features as
 of each invoice's own date. :func:`backtest` trains at a cutoff and scores the
 invoices issued after it; :func:`rolling_backtest` repeats it.
@@ -63,12 +63,12 @@ class CreditModel:
     Parameters
     ----------
     model : {"gbm", "scorecard"}, default="gbm"
-        :class:`~medrisk.classifiers.BoostedRiskClassifier` or
-        :class:`~medrisk.classifiers.ScorecardClassifier`.
+        :class:`~medrisk.credit.BoostedRiskClassifier` or
+        :class:`~medrisk.credit.ScorecardClassifier`.
     late_after_days : int, default=30
         Days after due beyond which payment counts as late.
     target : {"late", "default"}, default="late"
-        Label to learn (see :func:`medrisk.labels.labels`).
+        Label to learn (see :func:`medrisk.credit.labels`).
     default_after_days : int, default=180
     censoring : {"matured", "known"}, default="matured"
         Which invoices to train on at the training date: those whose outcome
@@ -171,7 +171,7 @@ class CreditModel:
         Parameters
         ----------
         X : DataFrame
-            Columns :data:`medrisk.features.FEATURES`.
+            Columns :data:`medrisk.credit.FEATURES`.
 
         Returns
         -------
@@ -259,7 +259,7 @@ class CreditModel:
         Parameters
         ----------
         X : DataFrame
-            Columns :data:`medrisk.features.FEATURES`.
+            Columns :data:`medrisk.credit.FEATURES`.
 
         Returns
         -------
@@ -278,7 +278,7 @@ class CreditModel:
         Parameters
         ----------
         X : DataFrame
-            Columns :data:`medrisk.features.FEATURES`.
+            Columns :data:`medrisk.credit.FEATURES`.
 
         Returns
         -------
@@ -321,7 +321,7 @@ class CreditModel:
 
         The next invoice is a hypothetical one issued on ``as_of`` with the
         customer's usual amount, terms and product line
-        (:func:`medrisk.features.customer_features`).
+        (:func:`medrisk.credit.customer_features`).
 
         Parameters
         ----------

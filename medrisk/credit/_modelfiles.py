@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 #: Module paths that older model files name, and where those classes live now. Files of
-#: session 2 name ``medrisk.classifiers.<class>``; the schema is rewritten in memory on
+#: session 2 name ``medrisk.credit.<class>``; the schema is rewritten in memory on
 #: load, so no module of that name has to exist.
 LEGACY_MODULES: dict[str, str] = {"medrisk.classifiers": "medrisk.credit"}
 

@@ -4,7 +4,7 @@ A stream holds events ``(group, day, values)`` (a customer's invoices,
 payments, actions ...) sorted once by ``(group, day)`` with running sums of
 integer values; the sum of a group's events on or before any day is then one
 ``np.searchsorted`` for any number of queries. The features of
-:mod:`medrisk.features` and the exposure of :mod:`medrisk.creditlimits` are
+:mod:`medrisk.credit` and the exposure of :mod:`medrisk.credit` are
 built from them: a figure as of a day never sees an event dated after it.
 """
 

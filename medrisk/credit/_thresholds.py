@@ -28,6 +28,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 from medrisk.config import PARAMS_DIR
 from medrisk.credit._features import FEATURE_DESCRIPTIONS, FEATURES
 from medrisk.exceptions import ParamsError
+from medrisk.kernel import yuan
 
 __all__ = [
     "TIERS",
@@ -538,7 +539,7 @@ _CHANNEL_ZH = {"direct": "直销", "distributor": "经销", "agent": "代理", "
 
 
 def _yuan(log1p_yuan: float) -> str:
-    return f"{np.expm1(log1p_yuan):,.0f}"
+    return yuan(np.expm1(log1p_yuan) * 100, symbol=False)
 
 
 def _reason(feature: str, row: pd.Series, L: int) -> tuple[str, str]:
@@ -645,7 +646,8 @@ def _reason(feature: str, row: pd.Series, L: int) -> tuple[str, str]:
             f"invoice {np.exp(v):.1f} times its usual amount",
             f"发票金额为平时的{np.exp(v):.1f}倍",
         ),
-        "log_amount": lambda: (f"invoice of {np.exp(v):,.0f} CNY", f"发票金额{np.exp(v):,.0f}元"),
+        "log_amount": lambda: (f"invoice of {yuan(np.exp(v) * 100, symbol=False)} CNY",
+                                     f"发票金额{yuan(np.exp(v) * 100, symbol=False)}元"),
         "terms_days": lambda: (f"payment terms of {v:.0f} days", f"账期{v:.0f}天"),
         "invoice_month": lambda: (f"invoiced in month {v:.0f}", f"{v:.0f}月开票"),
         "due_festival_offset": lambda: (
@@ -673,7 +675,7 @@ def _reason(feature: str, row: pd.Series, L: int) -> tuple[str, str]:
 def reasons(model, features: pd.DataFrame, n: int = 4, customer_ids=None) -> pd.DataFrame:
     """List the factors that push each customer's score up most, in English and Chinese.
 
-    For a :class:`~medrisk.classifiers.ScorecardClassifier` a factor's weight is
+    For a :class:`~medrisk.credit.ScorecardClassifier` a factor's weight is
     its points (``coef x WOE`` in log-odds); for the boosted model it is the
     change in log-odds when the feature is replaced by its training median
     (the most frequent category for categorical features). Only factors that
@@ -685,7 +687,7 @@ def reasons(model, features: pd.DataFrame, n: int = 4, customer_ids=None) -> pd.
         A fitted :class:`medrisk.credit.CreditModel`.
     features : DataFrame
         Feature rows indexed by customer (or invoice) id, e.g. from
-        :func:`medrisk.features.customer_features` or the columns of
+        :func:`medrisk.credit.customer_features` or the columns of
         :meth:`~medrisk.credit.CreditModel.score_customers` (with
         ``customer_id``).
     n : int, default=4

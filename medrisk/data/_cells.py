@@ -1,6 +1,6 @@
 """Cells of a raw column: split them by kind, tidy their text, and the parsed result.
 
-Every parser of :mod:`medrisk.parsing` and :mod:`medrisk.parsedates` starts here. A
+Every parser of :mod:`medrisk.data` and :mod:`medrisk.data` starts here. A
 column as read holds text, numbers, ``datetime`` objects or ``Decimal`` (an Excel
 sheet mixes them in one column); ``_partition`` splits it into parts of one kind,
 using the column's dtype when it has one, and ``_run`` applies one handler per kind

@@ -7,7 +7,7 @@ datetime columns and objects, and Excel serial numbers (epoch 1899-12-30, within
 ``2025年3月``, ``202503``) as well. Day-first and month-first dates are not read:
 they are ambiguous. Values are held as int64 days since 1970-01-01 until the end,
 and only days in 1900-01-01..2199-12-31 are accepted. Cells are split and tidied by
-:mod:`medrisk.cells`; :func:`medrisk.parsing.parse_column` uses these parsers for
+:mod:`medrisk.data`; :func:`medrisk.data.parse_column` uses these parsers for
 date and month columns.
 """
 

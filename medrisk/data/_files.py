@@ -1,4 +1,4 @@
-"""Reading company data into a validated :class:`~medrisk.ledger.Ledger`, and writing tables out.
+"""Reading company data into a validated :class:`~medrisk.data.Ledger`, and writing tables out.
 
 Sources are a folder of CSV / Excel / Parquet files named after the canonical
 tables (``invoices.csv``, ``客户.xlsx`` ...), or one Excel workbook with one
@@ -11,8 +11,8 @@ sheet and header of each table when the export does not follow the names::
         sheet: Sheet1
         columns: {发票号码: invoice_id, 客户编码: customer_id}
 
-Every cell is read as it is and parsed by :mod:`medrisk.parsing`; every row is
-checked by :mod:`medrisk.validation`. Rows that fail go to a quarantine file
+Every cell is read as it is and parsed by :mod:`medrisk.data`; every row is
+checked by :mod:`medrisk.data`. Rows that fail go to a quarantine file
 with the reason; ``rows read = accepted + quarantined`` for every table.
 """
 
@@ -307,7 +307,7 @@ def _discover(source: Path, entries: dict[str, dict[str, Any]]) -> tuple[list[Ra
     # 1. Tables named in the mapping file.
     for table, entry in entries.items():
         if "query" in entry or ("table" in entry and "file" not in entry):
-            continue  # database entries: read by medrisk.db
+            continue  # database entries: read by medrisk.data.db
         file = entry.get("file")
         path = (base_dir() / file) if file else source
         if file:

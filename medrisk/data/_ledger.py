@@ -22,6 +22,7 @@ from medrisk.data._schemas import DATE_COLUMNS, MONEY_COLUMNS, REQUIRED_TABLES, 
 from medrisk.data._scope import scope
 from medrisk.data._validation import validate_frames, validate_raw_tables
 from medrisk.exceptions import MissingTableError
+from medrisk.kernel import yuan
 
 __all__ = ["Ledger", "TableReport", "LoadReport", "empty_table", "validate_raw"]
 
@@ -264,7 +265,7 @@ class Ledger:
                     "rows": len(df),
                     "first_date": first,
                     "last_date": last,
-                    "total_yuan": None if total is None else f"{total / 100:,.2f}",
+                    "total_yuan": None if total is None else yuan(total, 2, symbol=False),
                 }
             )
         return pd.DataFrame(rows)

@@ -30,7 +30,7 @@ def load_ledger(
         A folder of table files (CSV, Excel, Parquet; named after the tables in
         English or Chinese), or one Excel workbook with one sheet per table.
         A database URL (``postgresql://...``, ``sqlite:///...``) is read through
-        :mod:`medrisk.db` when that module is available.
+        :mod:`medrisk.data.db` when that module is available.
     mapping : str, path or dict, default=None
         A mapping file (``params/mapping*.yaml``) naming the file, sheet and
         header -> column mapping per table.
@@ -62,9 +62,31 @@ def load_ledger(
 
     Examples
     --------
-    >>> from medrisk import load_ledger  # doctest: +SKIP
-    >>> ledger = load_ledger("data/demo")  # doctest: +SKIP
-    >>> print(ledger.load_report)  # doctest: +SKIP
+    ``load_ledger("data/demo")`` reads the demo that ``make demo`` writes; here
+    a smaller one, written to a scratch folder as CSV:
+
+    >>> import tempfile
+    >>> from medrisk import load_ledger, write_tables
+    >>> from medrisk.data.demo import make_ledger
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> files = write_tables(make_ledger(2_000, seed=1), folder.name, fmt="csv")
+    >>> ledger = load_ledger(folder.name)
+    >>> print(ledger.load_report)
+    table                     read    accepted  quarantined
+    salespeople                  8           8            0
+    customers                   50          50            0
+    products                    40          40            0
+    batches                    489         489            0
+    orders                   2,082       2,082            0
+    order_lines              5,329       5,329            0
+    shipments                5,321       5,321            0
+    invoices                 2,000       2,000            0
+    payments                 1,719       1,719            0
+    allocations              1,974       1,974            0
+    adjustments                127         127            0
+    collection_actions       2,611       2,611            0
+    targets                    336         336            0
+    >>> folder.cleanup()
     """
     if "://" in str(source):
         return load_ledger_from_db(str(source), mapping, strict=strict,

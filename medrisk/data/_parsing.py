@@ -2,17 +2,17 @@
 
 Exports from Chinese ERPs (Kingdee, Yonyou, SAP) and from Excel arrive with
 full-width digits, ``¥1,234.56``, ``2025年3月5日``, Excel serial numbers, ``(12.30)``
-for negatives and a dozen spellings of "empty". :mod:`medrisk.io` reads every cell
+for negatives and a dozen spellings of "empty". :mod:`medrisk.data` reads every cell
 as it is and calls one parser per canonical column; each parser returns a
-:class:`~medrisk.cells.Parsed`: the canonical values, which cells were filled but
+:class:`~medrisk.data.Parsed`: the canonical values, which cells were filled but
 unreadable, and a phrase saying what was expected.
 
 This module holds the parsers of numbers (money in fen, whole numbers, rates),
 yes/no flags and coded values, and :func:`parse_column`, which picks the parser
 of each canonical column. Cells are split by kind and their text tidied in
-:mod:`medrisk.cells` (with :func:`~medrisk.cells.normalize_text` and
-:func:`~medrisk.cells.parse_str`); dates and months are read by
-:mod:`medrisk.parsedates`.
+:mod:`medrisk.data` (with :func:`~medrisk.data.normalize_text` and
+:func:`~medrisk.data.parse_str`); dates and months are read by
+:mod:`medrisk.data`.
 
 Every parser is vectorised. Strings are handled with pyarrow compute kernels
 (RE2 regular expressions, casts); numbers and dates with numpy. Python-level work
@@ -22,7 +22,7 @@ cells an Excel sheet gives (numbers, ``datetime`` objects, ``Decimal``).
 Rules shared by all parsers:
 
 * Empty cells (``None``, ``NaN``, ``''``, whitespace, and the null words of
-  :data:`~medrisk.cells.NULL_WORDS` such as ``'nan'``, ``'N/A'``, ``'-'``, ``'无'``)
+  :data:`~medrisk.data.NULL_WORDS` such as ``'nan'``, ``'N/A'``, ``'-'``, ``'无'``)
   give NA and are **not** bad. (:func:`parse_bool` reads ``'无'`` as False.)
 * Text is NFKC-normalised first, so full-width ``１２３``, ``，``, ``．``, ``％``,
   ``（）`` and the ideographic space read like their ASCII forms.
@@ -426,7 +426,7 @@ def normalize_enum(s: pd.Series, table: str, column: str) -> Parsed:
 
     ``'三级医院'`` becomes ``'tertiary_hospital'``, ``'直销'`` ``'direct'``, ``'合格'``
     ``'released'`` (see :data:`ENUM_LABELS`); codes pass in any case. Unknown
-    labels are kept as they are (tidied by :func:`~medrisk.cells.normalize_text`) and
+    labels are kept as they are (tidied by :func:`~medrisk.data.normalize_text`) and
     are not bad here: the schema's ``isin`` rule rejects them and the loader reports them.
 
     Parameters
@@ -482,7 +482,7 @@ def column_kind(table: str, column: str) -> str:
     Returns
     -------
     str
-        One of ``'money'`` (listed in ``medrisk.schemas.MONEY_COLUMNS``), ``'date'``,
+        One of ``'money'`` (listed in ``medrisk.data.MONEY_COLUMNS``), ``'date'``,
         ``'month'`` (``targets.period``), ``'int'``, ``'float'``, ``'bool'``,
         ``'enum'`` (a string column with an ``isin`` rule) and ``'str'``.
 

@@ -1,13 +1,13 @@
 """Row-level validation of canonical tables: parse, check, quarantine, report.
 
-The rules come from :mod:`medrisk.schemas` (one pandera model per table, plus
+The rules come from :mod:`medrisk.data` (one pandera model per table, plus
 the rules across tables). A row that breaks any rule is not loaded: it is
 quarantined with every reason found, and counted, so that for each table
 ``rows read = accepted + quarantined``.
 
 Order of checks per table:
 
-1. parse each cell (:mod:`medrisk.parsing`): a cell that cannot be read fails;
+1. parse each cell (:mod:`medrisk.data`): a cell that cannot be read fails;
 2. required columns must not be empty;
 3. ids must be unique: the first row with an id is kept, later ones fail;
 4. the pandera model (types, ranges, allowed values, cross-column rules);
@@ -34,6 +34,7 @@ from medrisk.data._parsing import parse_column
 from medrisk.data._schemas import RELATIONS, REQUIRED_TABLES, SCHEMAS, TABLE_ORDER, required_columns
 from medrisk.data._vocabulary import match_columns
 from medrisk.exceptions import MissingColumnsError, MissingTableError, SourceError, ValidationError
+from medrisk.kernel import yuan
 
 __all__ = ["validate_frames", "Failures"]
 
@@ -269,8 +270,8 @@ def _check_amount_limits(states: dict[str, _TableState]) -> None:
     if over.any():
         bad = a[over]
         rules = [
-            f"allocations of payment {pid} reach {r / 100:,.2f} 元, "
-            f"more than its amount {m / 100:,.2f} 元"
+            f"allocations of payment {pid} reach {yuan(r, 2, symbol=False)} 元, "
+            f"more than its amount {yuan(m, 2, symbol=False)} 元"
             for pid, r, m in zip(bad["payment_id"], run[over], bad["_pay_amount"], strict=True)
         ]
         alloc.failures.add(bad["_pos"].to_numpy(), "amount", (bad["amount"] / 100).to_numpy(),
@@ -303,8 +304,8 @@ def _check_amount_limits(states: dict[str, _TableState]) -> None:
         if state is None or bad.empty:
             continue
         rules = [
-            f"payments and adjustments of invoice {iid} reach {r / 100:,.2f} 元, more than its "
-            f"amount {m / 100:,.2f} 元"
+            f"payments and adjustments of invoice {iid} reach {yuan(r, 2, symbol=False)} 元, "
+            f"more than its amount {yuan(m, 2, symbol=False)} 元"
             for iid, r, m in zip(bad["invoice_id"], bad["run"], bad["limit"], strict=True)
         ]
         state.failures.add(bad["pos"].to_numpy(), "amount", (bad["amount"] / 100).to_numpy(), rules)
@@ -436,7 +437,7 @@ def _report(states: dict[str, _TableState], quarantine_dir: Path | None) -> Load
 
 
 def _state_from_raw(raw) -> _TableState:
-    """Parse a :class:`~medrisk.io.RawTable` into canonical columns."""
+    """Parse a :class:`~medrisk.data.RawTable` into canonical columns."""
     table = raw.table
     frame = raw.frame
     headers = [str(h) for h in frame.columns]

@@ -4,7 +4,7 @@ The vocabulary the loader needs to recognise a company's own words: Chinese and
 English column headers (:data:`COLUMN_ALIASES`), file and sheet names
 (:data:`TABLE_ALIASES`), and labels such as 三级医院 or 红字发票 for the codes of
 :mod:`medrisk.config` (:data:`ENUM_LABELS`). Parsing of cell values lives in
-:mod:`medrisk.parsing`.
+:mod:`medrisk.data`.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def _enum_map(table: str, column: str) -> dict[str, str]:
     if allowed is None:
         raise SchemaError(
             f"Column '{table}.{column}' has no closed set of values; "
-            "normalize_enum() only maps columns with an isin rule in medrisk.schemas."
+            "normalize_enum() only maps columns with an isin rule in medrisk.data."
         )
     out = {_enum_key(code): code for code in allowed}
     for vocab, labels in ENUM_LABELS.items():

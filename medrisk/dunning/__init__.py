@@ -25,7 +25,6 @@ from medrisk.dunning._pay import (
     collection_pay,
     evaluate_formula,
     parse_formula,
-    rank_kpis,
 )
 from medrisk.dunning._priority import (
     DEFAULT_PARAMS,
@@ -62,7 +61,6 @@ __all__ = [
     "parse_formula",
     "evaluate_formula",
     "collection_kpis",
-    "rank_kpis",
     "collection_pay",
     "DEFAULT_PARAMS",
     "DEFAULT_PARAMS_PATH",

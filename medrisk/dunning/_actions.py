@@ -50,12 +50,12 @@ from medrisk.dunning._priority import (
     _date_text,
     _day,
     _positions_in,
-    _yuan_text,
     invoice_contacts,
     load_params,
 )
 from medrisk.dunning._worklists import _dates
 from medrisk.exceptions import ParamsError, SchemaError
+from medrisk.kernel import yuan_array
 from medrisk.receivables import allocations_of, open_items
 
 __all__ = [
@@ -117,7 +117,7 @@ def dunning_stages(params: Mapping | str | Path | None = None) -> pd.DataFrame:
     Parameters
     ----------
     params : dict, path or None, default=None
-        Collections parameters (:func:`medrisk.priority.load_params`).
+        Collections parameters (:func:`medrisk.dunning.load_params`).
 
     Returns
     -------
@@ -225,8 +225,25 @@ def due_actions(
 
     Examples
     --------
-    >>> run = due_actions(ledger, "2026-06-30")  # doctest: +SKIP
-    >>> ledger = append_actions(ledger, run.actions)  # doctest: +SKIP
+    >>> from medrisk.data.demo import make_ledger
+    >>> from medrisk.dunning import append_actions, due_actions
+    >>> ledger = make_ledger(2_000, seed=1)
+    >>> run = due_actions(ledger, "2026-06-30")
+    >>> run.actions["stage"].value_counts()
+    stage
+    legal_review             9
+    overdue_call             5
+    supervisor_escalation    3
+    pre_due_reminder         1
+    Name: count, dtype: int64
+    >>> print(run.tasks["message_en"].iloc[0])
+    Legal review: 蚌埠市中医院, invoice INV00000667, ¥172,866 outstanding, 344 days overdue.
+    Assess legal action.
+    >>> len(ledger.table("collection_actions"))
+    2611
+    >>> ledger = append_actions(ledger, run.actions)
+    >>> len(ledger.table("collection_actions"))
+    2629
     """
     prm = load_params(params)
     dp = prm["dunning"]
@@ -347,7 +364,8 @@ def render_messages(tasks: pd.DataFrame, language: str = "zh",
         "invoice_id": tasks["invoice_id"].to_numpy(),
         "invoice_date": _date_text(tasks["invoice_date"]),
         "due_date": _date_text(tasks["due_date"]),
-        "amount": _yuan_text(tasks["amount"]), "open_amount": _yuan_text(tasks["open_amount"]),
+        "amount": yuan_array(tasks["amount"]).to_numpy(zero_copy_only=False),
+        "open_amount": yuan_array(tasks["open_amount"]).to_numpy(zero_copy_only=False),
         "days_past_due": tasks["days_past_due"].to_numpy(np.int64),
         "days_to_due": tasks["days_to_due"].to_numpy(np.int64),
         "salesperson_name": tasks["salesperson_name"].fillna("").to_numpy(),

@@ -1,10 +1,10 @@
 """Collection KPIs per salesperson, team and region, rankings, and collection-linked pay.
 
-:func:`collection_kpis` takes its figures from :func:`medrisk.kpis.kpis`
+:func:`collection_kpis` takes its figures from :func:`medrisk.receivables.kpis`
 (sales, cash collected, collection rate, on-time rate, overdue AR, DSO,
-average days to collect) and :func:`medrisk.rankings.customer_360` (broken
+average days to collect) and :func:`medrisk.receivables.customer_360` (broken
 promises), and adds the number of overdue customers; nothing they give is
-recomputed. :func:`rank_kpis` ranks any of its columns.
+recomputed. :func:`medrisk.receivables.rank_by` ranks any of its columns.
 
 :func:`collection_pay` applies the pay formula of ``params/collections.yaml``
 (default ``base + sales * commission_rate * (collection_rate * weight)``) per
@@ -36,7 +36,6 @@ __all__ = [
     "parse_formula",
     "evaluate_formula",
     "collection_kpis",
-    "rank_kpis",
     "collection_pay",
 ]
 
@@ -227,7 +226,7 @@ def collection_kpis(ledger: Ledger, start, end, by: str | list[str] = "salespers
         Any column :func:`medrisk.receivables.dimensions` knows, e.g. ``"team"``,
         ``"region"`` (the customer's), ``"salespeople.region"``.
     promise_grace_days : int, default=3
-        As for :func:`medrisk.rankings.customer_360`.
+        As for :func:`medrisk.receivables.customer_360`.
 
     Returns
     -------
@@ -236,7 +235,7 @@ def collection_kpis(ledger: Ledger, start, end, by: str | list[str] = "salespers
         sales, collected, closing_ar, overdue_amount (closing overdue AR),
         write_offs (fen); collection_rate, on_time_rate (by amount),
         on_time_rate_count, dso, avg_days_to_collect (``avg_days_to_pay``),
-        avg_days_late from :func:`~medrisk.kpis.kpis`; overdue_customers
+        avg_days_late from :func:`~medrisk.receivables.kpis`; overdue_customers
         (customers with money overdue on ``end``); promises_broken (promises
         whose deadline fell in the period unkept: customer_360 at ``end`` minus
         at the day before ``start``, attributed through the customer; missing
@@ -271,39 +270,6 @@ def collection_kpis(ledger: Ledger, start, end, by: str | list[str] = "salespers
     out = out[[*names, *COLLECTION_KPI_COLUMNS]]
     out.attrs.update(period_start=pd.Timestamp(start), period_end=pd.Timestamp(end), unit="fen")
     return out.reset_index(drop=True)
-
-
-def rank_kpis(frame: pd.DataFrame, metric: str = "collection_rate",
-              ascending: bool | None = None) -> pd.DataFrame:
-    """Rank the groups of :func:`collection_kpis` by one metric (1 = best).
-
-    Parameters
-    ----------
-    frame : DataFrame
-    metric : str, default="collection_rate"
-        A column of ``frame``.
-    ascending : bool, default=None
-        Smaller is better; by default True for dso, avg_days_to_collect,
-        avg_days_late, overdue_amount, overdue_customers, promises_broken and
-        write_offs, False otherwise.
-
-    Returns
-    -------
-    DataFrame
-        ``frame`` sorted best first with a ``rank`` column (ties share the
-        best rank; missing values last).
-    """
-    if metric not in frame.columns:
-        raise ParamsError(f"metric={metric!r} is not a column; possible values are: "
-                          f"{[c for c in frame.columns if c in COLLECTION_KPI_COLUMNS]}.")
-    if ascending is None:
-        ascending = metric in ("dso", "avg_days_to_collect", "avg_days_late", "overdue_amount",
-                               "overdue_customers", "promises_broken", "write_offs")
-    values = frame[metric].astype("Float64")
-    out = frame.assign(_v=values).sort_values("_v", ascending=ascending, na_position="last",
-                                              kind="stable")
-    out.insert(0, "rank", out["_v"].rank(method="min", ascending=ascending).astype("Int64"))
-    return out.drop(columns="_v").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- pay
@@ -347,10 +313,27 @@ def collection_pay(
 
     Examples
     --------
-    >>> collection_pay(ledger, "2025-01-01", "2025-03-31")  # doctest: +SKIP
-    >>> collection_pay(ledger, "2025-01-01", "2025-03-31",
-    ...                formula="base + sales * commission_rate * min(1, collection_rate)",
-    ...                )  # doctest: +SKIP
+    >>> from medrisk.data.demo import make_ledger
+    >>> from medrisk.dunning import collection_pay
+    >>> ledger = make_ledger(2_000, seed=1)
+    >>> pay = collection_pay(ledger, "2025-01-01", "2025-03-31")
+    >>> pay.attrs["formula"]
+    'base + sales * commission_rate * (collection_rate * weight)'
+    >>> pay[["salesperson_id", "sales", "collected", "collection_rate", "pay_yuan"]].head(3)
+      salesperson_id       sales    collected  collection_rate  pay_yuan
+    0          SP001  4846846.89   5564250.44         0.389706  42776.86
+    1          SP002  6326292.05  14816701.99         0.647825  86966.64
+    2          SP003  2225198.01    880720.36         0.274014  17194.71
+
+    Commission on the cash collected instead:
+
+    >>> on_cash = collection_pay(ledger, "2025-01-01", "2025-03-31",
+    ...                          formula="base + collected * commission_rate")
+    >>> on_cash[["salesperson_id", "pay_yuan"]].head(3)
+      salesperson_id   pay_yuan
+    0          SP001  116285.01
+    1          SP002  301334.04
+    2          SP003   22614.41
     """
     pp = load_params(params)["pay"]
     expr = pp["formula"] if formula is None else formula

@@ -43,6 +43,7 @@ from ruamel.yaml import YAML
 from medrisk.config import PARAMS_DIR
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
+from medrisk.kernel import yuan_array
 from medrisk.receivables import allocations_of, open_items
 
 __all__ = [
@@ -234,25 +235,6 @@ def _str(values) -> pa.Array:
     if arr.dtype.kind in "iub":
         return pc.cast(pa.array(arr.astype(np.int64)), pa.string())
     return pa.array(pd.Series(arr, dtype=object), type=pa.string(), from_pandas=True)
-
-
-def _yuan_pa(fen) -> pa.Array:
-    """``¥182,400`` from integer fen, rounded half up to whole 元, as an Arrow array."""
-    fen = np.asarray(fen, dtype=np.int64)
-    y = (np.abs(fen) + 50) // 100
-    divs = [10**15, 10**12, 10**9, 10**6, 10**3, 1]  # thousands groups, int64 covers < 10**17
-    g = [y // d if i == 0 else y // d % 1000 for i, d in enumerate(divs)]
-    s = [_str(v) for v in g]
-    text, tail = s[-1], pc.utf8_lpad(s[-1], width=3, padding="0")
-    for i in range(len(divs) - 2, -1, -1):  # six groups, not rows
-        text = pc.if_else(pa.array(y >= divs[i]), _cat(s[i], ",", tail), text)
-        tail = _cat(pc.utf8_lpad(s[i], width=3, padding="0"), ",", tail)
-    return _cat(pc.if_else(pa.array((fen < 0) & (y > 0)), "-¥", "¥"), text)
-
-
-def _yuan_text(fen) -> np.ndarray:
-    """``¥182,400`` from integer fen, rounded half up to whole 元 (vectorised)."""
-    return _yuan_pa(fen).to_numpy(zero_copy_only=False)
 
 
 def _int_text(values) -> np.ndarray:
@@ -648,8 +630,18 @@ def score_invoices(
 
     Examples
     --------
-    >>> scores = score_invoices(ledger, "2026-06-30")  # doctest: +SKIP
-    >>> scores[["invoice_id", "score", "reason_en"]].head()  # doctest: +SKIP
+    >>> from medrisk.data.demo import make_ledger
+    >>> from medrisk.dunning import score_invoices
+    >>> scores = score_invoices(make_ledger(2_000, seed=1), "2026-06-30")
+    >>> scores[["rank", "invoice_id", "days_past_due", "open_amount"]].head(3)
+       rank   invoice_id  days_past_due  open_amount
+    0     1  INV00000720            301     19361210
+    1     2  INV00000667            344     17286588
+    2     3  INV00000637            426     12490871
+    >>> scores["reason_en"].iloc[0].split("; ")
+    ['¥193,612 overdue 301 days', 'promised 2025-09-27, not paid',
+     '4 of last 5 invoices more than 30 days late or written off',
+     'customer owes ¥880,533 on 5 invoices']
     """
     prm = load_params(params)
     p = prm["priority"]
@@ -735,7 +727,7 @@ def _reasons(s: pd.DataFrame, late_after_days: int) -> tuple[np.ndarray, np.ndar
     def pick(cond, yes, no):
         return pc.if_else(mask(cond), yes, no)
 
-    money = _yuan_pa(s["open_amount"])
+    money = yuan_array(s["open_amount"])
     dpd, to_due = _str(s["days_past_due"]), _str(s["days_to_due"])
     over, today = s["days_past_due"].to_numpy() > 0, s["days_to_due"].to_numpy() == 0
     en = [money, pick(over, _cat(" overdue ", dpd, " days"),
@@ -759,7 +751,7 @@ def _reasons(s: pd.DataFrame, late_after_days: int) -> tuple[np.ndarray, np.ndar
     zh.append(pick(has, _cat("；近", n, "张发票中", bad, "张逾期超", lad, "天或核销"),
                    "；无付款记录"))
     many = s["customer_open_invoices"].to_numpy() > 1
-    cust, cnt = _yuan_pa(s["customer_open_amount"]), _str(s["customer_open_invoices"])
+    cust, cnt = yuan_array(s["customer_open_amount"]), _str(s["customer_open_invoices"])
     en.append(pick(many, _cat("; customer owes ", cust, " on ", cnt, " invoices"), ""))
     zh.append(pick(many, _cat("；客户共欠", cust, "（", cnt, "张发票）"), ""))
     return (_cat(*en).to_numpy(zero_copy_only=False),

@@ -1,6 +1,6 @@
 """Daily collection worklists (催收工作清单): who calls which customer, about what.
 
-:func:`build_worklists` turns the invoice scores of :mod:`medrisk.priority`
+:func:`build_worklists` turns the invoice scores of :mod:`medrisk.dunning`
 into one list per collector. A customer is one call that covers all of its
 open invoices; calls are sorted by the customer's total score and cut to the
 collector's daily capacity (``worklists.capacity`` in
@@ -33,11 +33,11 @@ from medrisk.dunning._priority import (
     _isin,
     _last_of_group,
     _str,
-    _yuan_pa,
     load_params,
     score_invoices,
 )
 from medrisk.exceptions import ParamsError
+from medrisk.kernel import yuan_array
 from medrisk.receivables import allocations_of
 
 __all__ = [
@@ -201,11 +201,11 @@ def build_worklists(
     ledger : Ledger
     as_of : date-like
     params : dict, path or None, default=None
-        Collections parameters (:func:`medrisk.priority.load_params`).
+        Collections parameters (:func:`medrisk.dunning.load_params`).
     pd_frame : DataFrame, default=None
-        invoice_id, p_default, passed to :func:`medrisk.priority.score_invoices`.
+        invoice_id, p_default, passed to :func:`medrisk.dunning.score_invoices`.
     scores : DataFrame, default=None
-        Output of :func:`~medrisk.priority.score_invoices` for ``as_of``, if
+        Output of :func:`~medrisk.dunning.score_invoices` for ``as_of``, if
         already computed.
     collector : {"salesperson", "finance_team"}, default=None
         Overrides ``worklists.collector``. ``salesperson``: the customer's
@@ -228,8 +228,21 @@ def build_worklists(
 
     Examples
     --------
-    >>> wl = build_worklists(ledger, "2026-06-30", capacity=15)  # doctest: +SKIP
-    >>> wl.to_excel("reports/worklists-2026-06-30.xlsx")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pandas as pd
+    >>> from medrisk.data.demo import make_ledger
+    >>> from medrisk.dunning import build_worklists
+    >>> wl = build_worklists(make_ledger(2_000, seed=1), "2026-06-30", capacity=15)
+    >>> wl.capacity[["collector_id", "customers_due", "calls", "capacity"]].head(3)
+      collector_id  customers_due  calls  capacity
+    0        SP001              9      9        15
+    1        SP002              8      8        15
+    2        SP003              4      4        15
+    >>> with tempfile.TemporaryDirectory() as out:  # e.g. reports/worklists-2026-06-30.xlsx
+    ...     path = wl.to_excel(Path(out) / "worklists-2026-06-30.xlsx")
+    ...     print(pd.ExcelFile(path, engine="openpyxl").sheet_names)
+    ['SP001', 'SP002', 'SP003', 'SP004', 'SP005', 'SP006', 'SP007', 'SP008', 'invoices']
     """
     prm = load_params(params)
     wp = prm["worklists"]
@@ -288,7 +301,7 @@ def build_worklists(
     inv = s[_isin(s["customer_id"], calls["customer_id"])].merge(
         calls[["customer_id", "collector_id", "call_rank"]], on="customer_id")
     inv = inv.sort_values(["collector_id", "call_rank", "rank"], kind="stable")
-    money = _yuan_pa(inv["open_amount"])
+    money = yuan_array(inv["open_amount"])
     dpd, to_due = _str(inv["days_past_due"]), _str(inv["days_to_due"])
     over = pa.array(inv["days_past_due"].to_numpy() > 0)
     ids = _str(inv["invoice_id"])

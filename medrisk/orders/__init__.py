@@ -23,13 +23,16 @@ from medrisk.orders._o2c import (
     STAGE_LABELS_ZH,
     STAGES,
     STEPS,
+    UNBILLED_STATUSES,
     cycle_times,
     load_stuck_days,
     open_order_book,
     order_funnel,
     order_stages,
+    order_values,
     stuck_orders,
     unbilled_exposure,
+    unbilled_orders,
 )
 
 __all__ = [
@@ -54,5 +57,8 @@ __all__ = [
     "stuck_orders",
     "open_order_book",
     "unbilled_exposure",
+    "unbilled_orders",
+    "order_values",
+    "UNBILLED_STATUSES",
     "load_stuck_days",
 ]

@@ -15,7 +15,7 @@ beyond what the policy allows), in fen. Lines of cancelled orders are left out.
 
 Performance
 -----------
-Sales, collections, collection rate and DSO come from :func:`medrisk.kpis.kpis`
+Sales, collections, collection rate and DSO come from :func:`medrisk.receivables.kpis`
 (invoice based, point in time: see that module for the definitions), so they
 reconcile with every other report. Growth compares with the same period a year
 earlier. Coverage is active customers (invoiced in the period) over the
@@ -441,7 +441,7 @@ def channel_performance(
     -------
     DataFrame
         Indexed by channel (the customer's): sales, collected, collection_rate,
-        dso, closing_ar, closing_overdue_ar (from :func:`medrisk.kpis.kpis`),
+        dso, closing_ar, closing_overdue_ar (from :func:`medrisk.receivables.kpis`),
         sales_last_year, growth, active_customers, customer_base, coverage,
         avg_discount (NaN without order lines), sales_share and rank (1 = most sales).
     """
@@ -512,7 +512,7 @@ def product_mix(ledger: Ledger, start, end, by: str = "channel") -> pd.DataFrame
     ledger : Ledger
     start, end : date-like
     by : str, default="channel"
-        Any ``by`` of :func:`medrisk.kpis.kpis`, e.g. ``"customer_id"``.
+        Any ``by`` of :func:`medrisk.receivables.kpis`, e.g. ``"customer_id"``.
 
     Returns
     -------

@@ -77,6 +77,9 @@ __all__ = [
     "stuck_orders",
     "open_order_book",
     "unbilled_exposure",
+    "unbilled_orders",
+    "order_values",
+    "UNBILLED_STATUSES",
     "load_stuck_days",
 ]
 
@@ -184,7 +187,7 @@ def _build_base(ledger: Ledger) -> dict:
         lpos = kernel.positions(lines["order_id"], ids)
         net = _line_net(lines)
         ok = lpos >= 0
-        value = np.bincount(lpos[ok], weights=net[ok], minlength=n).astype(np.int64)
+        value = order_values(ledger).to_numpy(np.int64)  # the one order-value rule
         if ledger.has("products"):
             cat = _labels(
                 ledger.products["category"], kernel.positions(lines["sku"], ledger.products["sku"])
@@ -636,30 +639,112 @@ def open_order_book(
     return out.sort_values(["customer_id", "order_date"], kind="stable").reset_index(drop=True)
 
 
-def unbilled_exposure(
-    ledger: Ledger, as_of, stages: Sequence[str] = ("approved", "shipped"), **stage_kw
-) -> pd.DataFrame:
-    """Unbilled exposure per customer: the value of its open order book.
+#: Order statuses that count as unbilled exposure (with invoiced and closed orders that are
+#: not invoiced yet on the day); credit checks read theirs from ``params/credit-policy.yaml``.
+UNBILLED_STATUSES = ("approved", "shipped")
+
+
+def order_values(ledger: Ledger) -> pd.Series:
+    """Value of every order: sum of ``quantity x unit_price x (1 - discount_rate)``, to the fen.
+
+    The exact sum of an order's lines is rounded once (half to even, as numpy
+    rounds), so many small lines do not add up rounding errors.
+
+    Returns
+    -------
+    Series
+        int64 fen, indexed by order_id (0 for an order without lines).
+    """
+    orders = ledger.require("orders", "order values", ["order_id", "customer_id", "order_date"])
+    lines = ledger.table("order_lines", empty_if_missing=True)
+    disc = lines["discount_rate"].astype("Float64").to_numpy(dtype=float, na_value=0.0)
+    val = (
+        lines["quantity"].to_numpy(np.float64)
+        * lines["unit_price"].to_numpy(np.float64)
+        * (1 - disc)
+    )
+    pos = kernel.positions(
+        lines["order_id"].reset_index(drop=True), orders["order_id"].reset_index(drop=True)
+    )
+    ok = pos >= 0
+    total = np.bincount(pos[ok], val[ok], minlength=len(orders))
+    return pd.Series(
+        np.round(total).astype(np.int64), index=orders["order_id"].to_numpy(), name="order_value"
+    )
+
+
+def unbilled_orders(ledger: Ledger, statuses: Sequence[str] = UNBILLED_STATUSES) -> pd.DataFrame:
+    """Return each order's part in unbilled exposure (未开票订单敞口): the one definition.
+
+    An order adds its value to its customer's exposure from its order date
+    until the day it is first invoiced, when its status is in ``statuses`` or
+    it has been invoiced (status invoiced or closed, or an invoice names it).
+    Cancelled and merely entered orders never count. (The ledger keeps only an
+    order's current status, so for past days an order that was later
+    cancelled is left out.) Credit checks (:func:`medrisk.credit.exposure`)
+    and :func:`unbilled_exposure` both read it.
+
+    Parameters
+    ----------
+    ledger : Ledger
+        Needs ``orders``; ``order_lines`` for the values.
+    statuses : sequence of str, default=UNBILLED_STATUSES
+
+    Returns
+    -------
+    DataFrame
+        One row per order, in the orders' order: order_id, customer_id,
+        order_date, order_value (int64 fen), counts (bool) and
+        first_invoice_date (NaT when never invoiced).
+    """
+    orders = ledger.require("orders", "unbilled exposure", ["order_id", "customer_id",
+                                                            "order_date"])
+    inv = ledger.invoices
+    i_pos = (kernel.positions(inv["order_id"].reset_index(drop=True),
+                              orders["order_id"].reset_index(drop=True))
+             if "order_id" in inv else np.full(len(inv), -1))
+    inv_day = _first_day(i_pos, event_book(ledger).inv_day, len(orders))
+    status = (orders["status"].astype(object).to_numpy() if "status" in orders
+              else np.full(len(orders), None))
+    counts = np.isin(status, list(statuses) + ["invoiced", "closed"]) | (inv_day < NEVER)
+    counts &= status != "cancelled"
+    return pd.DataFrame({
+        "order_id": orders["order_id"].to_numpy(),
+        "customer_id": orders["customer_id"].to_numpy(),
+        "order_date": orders["order_date"].to_numpy(),
+        "order_value": order_values(ledger).to_numpy(),
+        "counts": counts,
+        "first_invoice_date": pd.Series(to_ts(np.where(inv_day < NEVER, inv_day, 0)))
+                              .where(inv_day < NEVER).to_numpy(),
+    })
+
+
+def unbilled_exposure(ledger: Ledger, as_of, stages: Sequence[str] = UNBILLED_STATUSES
+                      ) -> pd.DataFrame:
+    """Return unbilled exposure per customer at the end of ``as_of`` (see :func:`unbilled_orders`).
 
     Parameters
     ----------
     ledger : Ledger
     as_of : date-like
-    stages : sequence of str, default=("approved", "shipped")
-        See :func:`open_order_book`.
-    **stage_kw
-        Passed to :func:`order_stages`.
+    stages : sequence of str, default=UNBILLED_STATUSES
+        Order statuses that count (see :func:`unbilled_orders`).
 
     Returns
     -------
     DataFrame
-        Indexed by customer_id: orders, unbilled (fen), approved_value and
-        shipped_value (fen, zero when those stages are not counted).
+        Indexed by customer_id (customers with unbilled orders only): orders,
+        unbilled (fen), approved_value (not shipped by ``as_of``) and
+        shipped_value (shipped by ``as_of``, not yet invoiced).
     """
-    book = open_order_book(ledger, as_of, stages, **stage_kw)
-    g = book.groupby("customer_id", sort=True)
-    out = pd.DataFrame({"orders": g.size(), "unbilled": g["order_value"].sum()})
-    for s in ("approved", "shipped"):
-        v = book["order_value"].where(book["stage"].astype(str).to_numpy() == s, 0)
-        out[f"{s}_value"] = v.groupby(book["customer_id"]).sum()
+    day = day_of(as_of)
+    u = unbilled_orders(ledger, stages)
+    inv_day = kernel.days(u["first_invoice_date"])
+    on = u["counts"].to_numpy() & (kernel.days(u["order_date"]) <= day) & (inv_day > day)
+    shipped = _base(ledger)["ship_day"] <= day
+    u = u.assign(shipped=np.where(shipped, u["order_value"], 0),
+                 waiting=np.where(shipped, 0, u["order_value"]))[on]
+    g = u.groupby("customer_id", sort=True)
+    out = pd.DataFrame({"orders": g.size(), "unbilled": g["order_value"].sum(),
+                        "approved_value": g["waiting"].sum(), "shipped_value": g["shipped"].sum()})
     return out.astype(np.int64)

@@ -1,7 +1,7 @@
 """Plan attainment (达成率) and plan alerts: invoiced sales against the plan.
 
 :func:`attainment` compares invoiced sales (by invoice month, as of ``as_of``,
-the unit taken as in :func:`medrisk.sales.monthly_sales`: ``region`` and
+the unit taken as in :func:`medrisk.planning.monthly_sales`: ``region`` and
 ``channel`` of the customer, ``salesperson_id`` and ``product_line`` of the
 invoice) with the plan, per unit and month and year to date. Only complete
 months are compared (a month is complete when ``as_of`` is on or after its
@@ -17,9 +17,9 @@ with the standard deviation read from its 95% interval. Thresholds live in
 ``params/plan-alerts.yaml``; a comparison is strict, so a value exactly at
 the threshold does not alert.
 
-The plan has the shape of the ``targets`` table (:class:`medrisk.schemas.Target`),
-such as the quotas of :func:`medrisk.quotas.build_quotas`, split by the unit
-columns of :data:`medrisk.quotas.QUOTA_DIMENSIONS`.
+The plan has the shape of the ``targets`` table (:class:`medrisk.data.Target`),
+such as the quotas of :func:`medrisk.planning.build_quotas`, split by the unit
+columns of :data:`medrisk.planning.QUOTA_DIMENSIONS`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from medrisk import kernel
 from medrisk.config import FEN_PER_YUAN, PARAMS_DIR
 from medrisk.data import Ledger
 from medrisk.exceptions import MissingTableError, ParamsError, SchemaError, SourceError
-from medrisk.i18n import wan
+from medrisk.kernel import wan
 from medrisk.planning._forecaster import AutoETS, Forecaster, _month_codes, _month_starts
 from medrisk.planning._quotas import QUOTA_DIMENSIONS, _check_by
 from medrisk.planning._sales import (
@@ -110,7 +110,7 @@ def attainment(ledger: Ledger, as_of, quotas: pd.DataFrame | None = None, by=Non
     as_of : date-like
         Only invoices issued on or before it count; only complete months are compared.
     quotas : DataFrame, default=None
-        A plan in the ``targets`` shape (e.g. :func:`medrisk.quotas.build_quotas`), used when
+        A plan in the ``targets`` shape (e.g. :func:`medrisk.planning.build_quotas`), used when
         the ledger has no targets table (or with ``source="quotas"``).
     by : str or sequence of str, default=None
         Unit columns; None takes the plan's filled unit columns. Plan rows are
@@ -223,7 +223,7 @@ def _check_thresholds(data: Mapping, where: str = "thresholds") -> dict[str, flo
 
 def _wan_text(fen) -> str:
     """Money for a sentence, in 万元 (``4,439.1万``) as management reads it."""
-    return wan(int(round(float(fen))))
+    return wan(fen)
 
 
 def _unit_label(row, names) -> str:
@@ -293,7 +293,7 @@ def attainment_alerts(att: pd.DataFrame, thresholds: Mapping[str, float | None],
 def seasonal_expectation(ledger: Ledger, as_of, by=("region",)) -> pd.DataFrame:
     """Each unit's sales in the latest complete month against its own seasonal expectation.
 
-    The expectation is the one-month-ahead :class:`~medrisk.forecast.AutoETS`
+    The expectation is the one-month-ahead :class:`~medrisk.planning.AutoETS`
     forecast (trend, seasonality, Spring Festival calendar) from the months
     before; its standard deviation is read from the 95% interval.
 
@@ -302,7 +302,7 @@ def seasonal_expectation(ledger: Ledger, as_of, by=("region",)) -> pd.DataFrame:
     ledger : Ledger
     as_of : date-like
     by : str or sequence of str, default=("region",)
-        Unit columns (any ``by`` of :func:`medrisk.sales.monthly_sales`).
+        Unit columns (any ``by`` of :func:`medrisk.planning.monthly_sales`).
 
     Returns
     -------

@@ -9,13 +9,13 @@ re-implements exponential smoothing.
 
 This module is the generic layer: it knows series, not the ledger. Monthly
 sales from the ledger, their forecast (销售预测) with the bottom-up hierarchy
-and their back-test are in :mod:`medrisk.sales`.
+and their back-test are in :mod:`medrisk.planning`.
 
 Model (:class:`AutoETS`)
 ------------------------
 Per series, a fallback chain, and the name of the model that served each
 series is recorded (``Forecaster.models_used_``, the ``model`` column of
-:func:`medrisk.sales.forecast_sales`):
+:func:`medrisk.planning.forecast_sales`):
 
 1. ``ETS(A,Ad,A)``: additive errors, damped additive trend and additive
    12-month seasonality (statsmodels ``ETSModel``, heuristic initial states,
@@ -487,7 +487,7 @@ class Forecaster(BaseEstimator):
             raise ParamsError("models must name at least one model, e.g. [AutoETS()].")
         for m in models:
             if not hasattr(m, "_fit_series") or not hasattr(m, "alias"):
-                raise ParamsError(f"{m!r} is not a medrisk.forecast model; possible models are "
+                raise ParamsError(f"{m!r} is not a medrisk.planning model; possible models are "
                                   "AutoETS, SeasonalNaive, Naive, HistoricAverage.")
             m._validate()
         aliases = [m.alias for m in models]

@@ -9,7 +9,7 @@ year after ``as_of``'s (:func:`plan_year`).
 
 1. :func:`quota_basis` computes what each unit is expected to sell in each
    month of the plan year: the sales forecast of
-   :func:`medrisk.sales.forecast_sales` made on ``as_of``
+   :func:`medrisk.planning.forecast_sales` made on ``as_of``
    (``basis="forecast"``), or the same calendar month of the last 12 complete
    months (``basis="history"``). It also records the sales of the year
    before the plan year (actual, plus the forecast for its months not yet
@@ -29,9 +29,9 @@ year after ``as_of``'s (:func:`plan_year`).
    refitting the forecast, for the notebook's slider.
 
 The quotas come back in the shape of the ``targets`` table
-(:class:`medrisk.schemas.Target`): ``period``, ``target_amount`` (fen) and
+(:class:`medrisk.data.Target`): ``period``, ``target_amount`` (fen) and
 the unit columns, so they can serve as a plan. Plan attainment and plan
-alerts against such a plan are in :mod:`medrisk.attainment`.
+alerts against such a plan are in :mod:`medrisk.planning`.
 """
 
 from __future__ import annotations
@@ -314,7 +314,7 @@ def split_target(basis: QuotaBasis, annual_target: int, phasing: str = "total") 
     Returns
     -------
     DataFrame
-        The ``targets`` table shape (:class:`medrisk.schemas.Target`):
+        The ``targets`` table shape (:class:`medrisk.data.Target`):
         ``period``, ``target_amount`` (fen, int64), ``region``, ``channel``,
         ``salesperson_id``, ``product_line`` (None where not a unit column);
         12 rows per unit, sorted by unit then period.

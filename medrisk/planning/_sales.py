@@ -1,7 +1,7 @@
 """Monthly sales from the ledger: the series, their forecast (销售预测) and back-test.
 
-Built on the generic layer of :mod:`medrisk.forecast` (:class:`~medrisk.forecast.Forecaster`
-and :class:`~medrisk.forecast.AutoETS`; the models, the calendar and the
+Built on the generic layer of :mod:`medrisk.planning` (:class:`~medrisk.planning.Forecaster`
+and :class:`~medrisk.planning.AutoETS`; the models, the calendar and the
 intervals are described there).
 
 Sales
@@ -30,7 +30,7 @@ back to their ``product_line`` when it names a category. Without those tables
 
 Forecast
 --------
-:func:`forecast_sales` fits :class:`~medrisk.forecast.AutoETS` to each
+:func:`forecast_sales` fits :class:`~medrisk.planning.AutoETS` to each
 series of :func:`monthly_sales`, and records the model that served each one
 in its ``model`` column. It clips means and bounds at zero: sales are not
 negative.
@@ -47,8 +47,8 @@ bottom-up mean (its widths kept).
 Back-test
 ---------
 :func:`backtest_sales` runs
-:meth:`~medrisk.forecast.Forecaster.cross_validation` on :func:`monthly_sales`
-and scores each model with :func:`~medrisk.forecast.forecast_metrics` (WAPE,
+:meth:`~medrisk.planning.Forecaster.cross_validation` on :func:`monthly_sales`
+and scores each model with :func:`~medrisk.planning.forecast_metrics` (WAPE,
 MASE and the ratio of each WAPE to the seasonal-naive WAPE); with ``by``, the
 total level scores the bottom-up sums.
 
@@ -383,8 +383,8 @@ def _total_of(hist: pd.DataFrame) -> pd.DataFrame:
 def forecast_sales(ledger: Ledger, as_of, by=None, h: int = 12, level=(80, 95)) -> pd.DataFrame:
     """Monthly sales forecast per group and for the total, with intervals.
 
-    Fits :class:`~medrisk.forecast.AutoETS` to :func:`monthly_sales` (``as_of``, ``by``): see
-    the module docstring of :mod:`medrisk.forecast` for the models and the calendar, and
+    Fits :class:`~medrisk.planning.AutoETS` to :func:`monthly_sales` (``as_of``, ``by``): see
+    the module docstring of :mod:`medrisk.planning` for the models and the calendar, and
     this module's for the partial month. The forecast starts with the month after the
     last complete month (the month of the day after ``as_of``; when ``as_of`` is not a
     month end that month's forecast is for the whole month, including what is already
@@ -483,11 +483,11 @@ def backtest_sales(ledger: Ledger, as_of, by=None, h: int = 3, n_windows: int = 
                    step_size: int = 1) -> pd.DataFrame:
     """Rolling-origin back-test of the sales forecast against simple baselines.
 
-    Runs :meth:`~medrisk.forecast.Forecaster.cross_validation` with
-    :class:`~medrisk.forecast.AutoETS`, :class:`~medrisk.forecast.SeasonalNaive`,
-    :class:`~medrisk.forecast.Naive` and :class:`~medrisk.forecast.HistoricAverage` on
+    Runs :meth:`~medrisk.planning.Forecaster.cross_validation` with
+    :class:`~medrisk.planning.AutoETS`, :class:`~medrisk.planning.SeasonalNaive`,
+    :class:`~medrisk.planning.Naive` and :class:`~medrisk.planning.HistoricAverage` on
     :func:`monthly_sales` (``as_of``, ``by``), and scores them with
-    :func:`~medrisk.forecast.forecast_metrics`. With ``by``, the ``"total"`` level scores the
+    :func:`~medrisk.planning.forecast_metrics`. With ``by``, the ``"total"`` level scores the
     bottom-up sums of each model's group forecasts against the total sales.
 
     Parameters

@@ -36,8 +36,10 @@ from medrisk.receivables._kpis import (
     kpis,
 )
 from medrisk.receivables._rankings import (
+    LOWER_IS_BETTER,
     customer_360,
     long_term_delinquents,
+    rank_by,
     salesperson_collection_ranking,
     slowest_payers,
     top_overdue_customers,
@@ -77,6 +79,8 @@ __all__ = [
     "long_term_delinquents",
     "slowest_payers",
     "salesperson_collection_ranking",
+    "rank_by",
+    "LOWER_IS_BETTER",
     "customer_360",
     "warnings",
     "DEFAULT_THRESHOLDS",

@@ -154,7 +154,7 @@ def apply_cash(ledger: Ledger) -> CashApplication:
     """Apply every payment of a ledger to invoices (核销), keeping recorded allocations.
 
     The rules, the open amount of an invoice and the point-in-time guarantee are
-    described in :mod:`medrisk.cashapp`.
+    described in :mod:`medrisk.receivables`.
 
     Parameters
     ----------
@@ -178,10 +178,54 @@ def apply_cash(ledger: Ledger) -> CashApplication:
 
     Examples
     --------
-    >>> from medrisk.cashapp import apply_cash
-    >>> result = apply_cash(ledger)  # doctest: +SKIP
-    >>> result.summary()  # doctest: +SKIP
-    >>> open_as_of = result.allocations.query("payment_date <= '2025-06-30'")  # doctest: +SKIP
+    One customer, three invoices and four receipts (money in fen): P1 is
+    allocated by finance, P3 names its invoice, P2 matches an invoice's amount
+    and P4 pays the oldest due first, with 300 元 left over:
+
+    >>> import pandas as pd
+    >>> from medrisk import Ledger
+    >>> from medrisk.receivables import apply_cash
+    >>> ledger = Ledger.from_frames(
+    ...     customers=pd.DataFrame({"customer_id": ["C1"]}),
+    ...     invoices=pd.DataFrame({
+    ...         "invoice_id": ["I1", "I2", "I3"], "customer_id": ["C1", "C1", "C1"],
+    ...         "invoice_date": pd.to_datetime(["2025-01-10", "2025-02-10", "2025-03-10"]),
+    ...         "due_date": pd.to_datetime(["2025-04-10", "2025-05-10", "2025-06-10"]),
+    ...         "amount": [1_000_00, 2_000_00, 3_000_00]}),
+    ...     payments=pd.DataFrame({
+    ...         "payment_id": ["P1", "P2", "P3", "P4"], "customer_id": ["C1"] * 4,
+    ...         "payment_date": pd.to_datetime(["2025-04-01", "2025-05-01", "2025-06-01",
+    ...                                         "2025-07-01"]),
+    ...         "amount": [500_00, 3_000_00, 1_800_00, 1_000_00],
+    ...         "reference": [None, None, "I2", None]}),
+    ...     allocations=pd.DataFrame({"payment_id": ["P1"], "invoice_id": ["I1"],
+    ...                               "amount": [500_00]}),
+    ... )
+    >>> result = apply_cash(ledger)
+    >>> result.allocations[["payment_id", "invoice_id", "amount", "rule"]]
+      payment_id invoice_id  amount          rule
+    0         P1         I1   50000      explicit
+    1         P2         I3  300000  exact_amount
+    2         P3         I2  180000     reference
+    3         P4         I1   50000    oldest_due
+    4         P4         I2   20000    oldest_due
+    >>> result.unapplied
+      payment_id customer_id payment_date  amount
+    0         P4          C1   2025-07-01   30000
+    >>> result.summary()
+                  count  amount
+    rule
+    explicit          1   50000
+    reference         1  180000
+    exact_amount      1  300000
+    oldest_due        2   70000
+    unapplied         1   30000
+    total             4  630000
+
+    The allocations as of a date are the rows paid by then:
+
+    >>> int(result.allocations.query("payment_date <= '2025-06-30'")["amount"].sum())
+    530000
     """
     inv, pay = ledger.invoices, ledger.payments
     explicit = _non_empty(ledger.table("allocations"))

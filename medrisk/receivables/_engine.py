@@ -105,7 +105,7 @@ def _apply_cash(ledger: Ledger):
 def allocations_of(ledger: Ledger) -> pd.DataFrame:
     """Which payment paid which invoice, explicit and derived (cached per ledger).
 
-    Wraps :func:`medrisk.cashapp.apply_cash`: explicit allocations as given,
+    Wraps :func:`medrisk.receivables.apply_cash`: explicit allocations as given,
     the rest allocated point in time (a payment only to invoices issued on or
     before its date). An allocation is dated by its payment's ``payment_date``.
 
@@ -687,9 +687,46 @@ def aging(
 
     Examples
     --------
-    >>> aging(ledger, "2026-06-30")  # doctest: +SKIP
-    >>> aging(ledger, "2026-06-30", by=["region", "channel"], values="share")  # doctest: +SKIP
-    >>> aging(ledger, "2026-06-30", buckets=[0, 30, 60, 90, 180, 365, 720])  # doctest: +SKIP
+    Two customers, four invoices and two payments (money in fen; the payments
+    carry no allocations, so :func:`~medrisk.receivables.apply_cash` applies them):
+
+    >>> import pandas as pd
+    >>> from medrisk import Ledger, aging
+    >>> ledger = Ledger.from_frames(
+    ...     customers=pd.DataFrame({"customer_id": ["C1", "C2"], "region": ["华东", "华南"]}),
+    ...     invoices=pd.DataFrame({
+    ...         "invoice_id": ["I1", "I2", "I3", "I4"], "customer_id": ["C1", "C1", "C2", "C2"],
+    ...         "invoice_date": pd.to_datetime(["2026-01-10", "2026-04-01", "2026-03-01",
+    ...                                         "2026-06-20"]),
+    ...         "due_date": pd.to_datetime(["2026-03-11", "2026-05-31", "2026-05-30",
+    ...                                     "2026-08-19"]),
+    ...         "amount": [100_000_00, 50_000_00, 80_000_00, 20_000_00]}),
+    ...     payments=pd.DataFrame({
+    ...         "payment_id": ["P1", "P2"], "customer_id": ["C1", "C2"],
+    ...         "payment_date": pd.to_datetime(["2026-04-20", "2026-06-15"]),
+    ...         "amount": [60_000_00, 30_000_00]}),
+    ... )
+    >>> company = aging(ledger, "2026-06-30")
+    >>> company.columns.tolist()
+    ['not_due', '1-30', '31-60', '61-90', '91-180', '181-365', 'over_365', 'total']
+    >>> company[["not_due", "1-30", "31-60", "91-180", "total"]]
+    bucket      not_due     1-30    31-60   91-180     total
+    as_of
+    2026-06-30  2000000  5000000  5000000  4000000  16000000
+    >>> aging(ledger, "2026-06-30", by="region", values="count")
+    bucket  not_due  1-30  31-60  61-90  91-180  181-365  over_365  total
+    region
+    华东            0     1      0      0       1        0         0      2
+    华南            1     0      1      0       0        0         0      2
+    >>> aging(ledger, "2026-06-30", by="region", values="share").round(2)
+    bucket  not_due  1-30  31-60  61-90  91-180  181-365  over_365  total
+    region
+    华东         0.00  0.56   0.00    0.0    0.44      0.0       0.0    1.0
+    华南         0.29  0.00   0.71    0.0    0.00      0.0       0.0    1.0
+    >>> aging(ledger, "2026-06-30", buckets=[0, 30, 90])
+    bucket      not_due     1-30    31-90  over_90     total
+    as_of
+    2026-06-30  2000000  5000000  5000000  4000000  16000000
     """
     frame = _aging_frame(ledger, [as_of], by, buckets, basis, values)
     return frame.droplevel("as_of") if as_list(by) else frame
@@ -726,7 +763,21 @@ def aging_series(
 
     Examples
     --------
+    >>> import pandas as pd
+    >>> from medrisk import aging, aging_series
+    >>> from medrisk.data.demo import make_ledger
+    >>> ledger = make_ledger(2_000, seed=1)
     >>> month_ends = pd.date_range("2023-11-30", "2026-10-31", freq="ME")
-    >>> aging_series(ledger, month_ends, by="region")  # doctest: +SKIP
+    >>> aging_series(ledger, month_ends)["total"].tail(3)
+    as_of
+    2026-08-31    4504318961
+    2026-09-30    5156424585
+    2026-10-31    5258072148
+    Name: total, dtype: int64
+    >>> by_region = aging_series(ledger, month_ends, by="region")
+    >>> by_region.index.names
+    FrozenList(['as_of', 'region'])
+    >>> by_region.loc["2026-06-30"].equals(aging(ledger, "2026-06-30", by="region"))
+    True
     """
     return _aging_frame(ledger, list(dates), by, buckets, basis, values)

@@ -40,8 +40,8 @@ AR is the open amount of :mod:`medrisk.receivables`, point in time):
   ``avg_days_late`` the same for ``max(0, settlement - due date)``.
 
 Money is int64 fen; rates and days are floats (NaN when the denominator is 0).
-Rankings and the customer 360 view are in :mod:`medrisk.rankings`; warnings in
-:mod:`medrisk.alerts`.
+Rankings and the customer 360 view are in :mod:`medrisk.receivables`; warnings in
+:mod:`medrisk.receivables`.
 """
 
 from __future__ import annotations
@@ -274,8 +274,22 @@ def kpis(ledger: Ledger, start, end, by: str | list[str] | None = None) -> pd.Da
 
     Examples
     --------
-    >>> kpis(ledger, "2025-01-01", "2025-12-31")[["dso", "cei"]]  # doctest: +SKIP
-    >>> kpis(ledger, "2025-01-01", "2025-12-31", by=["region", "channel"])  # doctest: +SKIP
+    >>> from medrisk.data.demo import make_ledger
+    >>> from medrisk.receivables import kpis
+    >>> ledger = make_ledger(2_000, seed=1)
+    >>> kpis(ledger, "2025-01-01", "2025-12-31")[["dso", "cei"]].round(2)
+                   dso   cei
+    period
+    2025-12-31  166.45  0.93
+    >>> groups = kpis(ledger, "2025-01-01", "2025-12-31", by=["region", "channel"])
+    >>> groups.shape
+    (19, 30)
+    >>> groups[["dso", "cei"]].round(2).head(3)
+                           dso   cei
+    region channel
+    东北     direct       192.70  0.71
+           distributor   81.29  1.00
+           ecommerce     62.77  1.00
     """
     s, e = _period(start, end)
     frame = _kpi_core(ledger, np.array([s]), np.array([e]), by)
@@ -306,8 +320,28 @@ def kpi_trend(
 
     Examples
     --------
-    >>> kpi_trend(ledger, "2024-01-01", "2026-10-31")["dso"].plot()  # doctest: +SKIP
-    >>> kpi_trend(ledger, "2026-01-01", "2026-10-31", freq="QE", by="team")  # doctest: +SKIP
+    >>> from medrisk.data.demo import make_ledger
+    >>> from medrisk.receivables import kpi_trend
+    >>> ledger = make_ledger(2_000, seed=1)
+    >>> kpi_trend(ledger, "2024-01-01", "2026-10-31")["dso"].round(1).tail(3)
+    period
+    2026-08-31    173.8
+    2026-09-30     97.7
+    2026-10-31    172.8
+    Name: dso, dtype: float64
+
+    Quarters, the last one cut at ``end``:
+
+    >>> kpi_trend(ledger, "2026-01-01", "2026-10-31", freq="QE")[["dso", "cei"]].round(2)
+                   dso   cei
+    period
+    2026-03-31  145.50  0.75
+    2026-06-30  138.88  0.80
+    2026-09-30  135.97  0.70
+    2026-10-31  172.81  0.44
+    >>> by_team = kpi_trend(ledger, "2026-01-01", "2026-10-31", freq="QE", by="team")
+    >>> by_team.index.names, len(by_team)
+    (FrozenList(['period', 'team']), 28)
     """
     s, e = _period(start, end)
     try:

@@ -4,7 +4,7 @@ Per-customer figures as of one day, from what was known that day: open and overd
 money, the payment history of settled invoices, unapplied cash, the last payment and
 promises to pay. :func:`top_overdue_customers`, :func:`long_term_delinquents` and
 :func:`slowest_payers` rank customers on them; :func:`salesperson_collection_ranking`
-ranks salespeople by the collection rate of :func:`medrisk.kpis.kpis`;
+ranks salespeople by the collection rate of :func:`medrisk.receivables.kpis`;
 :func:`customer_360` gives all of them, one row per customer.
 
 Money is int64 fen; rates and days are floats (NaN when the denominator is 0).
@@ -17,6 +17,7 @@ import pandas as pd
 
 from medrisk import kernel
 from medrisk.data import Ledger
+from medrisk.exceptions import ParamsError
 from medrisk.receivables._engine import cash_application_of, event_book
 from medrisk.receivables._kpis import _ratio, kpis
 
@@ -25,6 +26,8 @@ __all__ = [
     "long_term_delinquents",
     "slowest_payers",
     "salesperson_collection_ranking",
+    "rank_by",
+    "LOWER_IS_BETTER",
     "customer_360",
 ]
 
@@ -213,9 +216,62 @@ def salesperson_collection_ranking(ledger: Ledger, start, end) -> pd.DataFrame:
     sp = ledger.table("salespeople")
     if sp is not None:
         k = k.merge(sp[["salesperson_id", "name", "team"]], on="salesperson_id", how="left")
-    k = k.sort_values(["collection_rate", "collected"], ascending=False, na_position="last")
-    k.insert(0, "rank", np.arange(1, len(k) + 1))
-    return k.reset_index(drop=True)
+    return rank_by(k, "collection_rate", then="collected")
+
+
+#: Metrics where a smaller value ranks better (the rest: larger is better).
+LOWER_IS_BETTER = ("dso", "avg_days_to_collect", "avg_days_late", "overdue_amount",
+                   "overdue_rate", "overdue_customers", "promises_broken", "write_offs",
+                   "weighted_days_late", "closing_ar")
+
+
+def rank_by(frame: pd.DataFrame, metric: str = "collection_rate", ascending: bool | None = None,
+            then: str | None = None) -> pd.DataFrame:
+    """Rank the rows of a KPI table by one metric (1 = best): the one ranking rule of medrisk.
+
+    Rows are sorted best first, missing values last; ``then`` breaks ties (larger
+    first). Rows that tie on the metric and on ``then`` share the best rank
+    (1, 2, 2, 4).
+
+    Parameters
+    ----------
+    frame : DataFrame
+    metric : str
+        A column of ``frame``.
+    ascending : bool, default=None
+        Smaller is better; by default True for the metrics of
+        :data:`LOWER_IS_BETTER`, False otherwise.
+    then : str, default=None
+        A column that breaks ties on ``metric`` (larger first), e.g. ``"collected"``.
+
+    Returns
+    -------
+    DataFrame
+        ``frame`` sorted best first, with a ``rank`` column (Int64) in front.
+
+    Examples
+    --------
+    >>> k = pd.DataFrame({"sp": ["a", "b", "c", "d"], "collection_rate": [0.5, 0.9, 0.5, None]})
+    >>> rank_by(k, "collection_rate")[["rank", "sp"]].to_numpy().tolist()
+    [[1, 'b'], [2, 'a'], [2, 'c'], [<NA>, 'd']]
+    """
+    for col in (metric, then):
+        if col is not None and col not in frame.columns:
+            raise ParamsError(f"metric={col!r} is not a column; possible values are: "
+                              f"{[c for c in frame.columns if c != 'rank']}.")
+    if ascending is None:
+        ascending = metric in LOWER_IS_BETTER
+    keys = [metric] + ([then] if then else [])
+    values = frame[keys].astype("Float64")
+    sorted_ = values.sort_values(keys, ascending=[ascending] + [False] * (len(keys) - 1),
+                                 na_position="last", kind="stable")
+    out = frame.loc[sorted_.index].reset_index(drop=True)
+    v = sorted_.reset_index(drop=True)
+    same = v.eq(v.shift()).fillna(False).all(axis=1).to_numpy(dtype=bool)  # ties the row above
+    position = np.arange(1, len(v) + 1)
+    rank = pd.Series(np.maximum.accumulate(np.where(same, 0, position)), dtype="Int64")
+    out.insert(0, "rank", rank.where(v[metric].notna().to_numpy()))
+    return out
 
 
 def _unapplied(ledger: Ledger, day: int) -> np.ndarray:

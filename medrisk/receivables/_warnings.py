@@ -1,8 +1,8 @@
 """Warnings for the reports: each breached threshold, in English and Chinese.
 
 :func:`warnings` checks company figures (overdue rate, rise of the DSO, bad-debt
-rate, as :func:`medrisk.kpis.kpis` defines them) and customer figures of
-:func:`medrisk.rankings.customer_360` (over the credit limit, credit utilisation,
+rate, as :func:`medrisk.receivables.kpis` defines them) and customer figures of
+:func:`medrisk.receivables.customer_360` (over the credit limit, credit utilisation,
 overdue share, money long past due) against :data:`DEFAULT_THRESHOLDS` or the
 caller's thresholds. The reports read their thresholds from one file,
 ``params/warnings.yaml`` (:data:`DEFAULT_WARNINGS_PATH`), with
@@ -27,6 +27,7 @@ from medrisk import kernel
 from medrisk.config import PARAMS_DIR
 from medrisk.data import Ledger
 from medrisk.exceptions import ParamsError
+from medrisk.kernel import yuan
 from medrisk.receivables._engine import _aging_core, event_book
 from medrisk.receivables._kpis import _ratio, _shift_months
 from medrisk.receivables._rankings import customer_360
@@ -143,19 +144,13 @@ def load_warning_thresholds(path: str | Path | None = None) -> dict[str, object]
     return out
 
 
-def _yuan(fen) -> str:
-    fen = int(fen)
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
-
-
 def _pct(x: float) -> str:
     return f"{x:.1%}"
 
 
 def _customer_message(rule: str, who: str, r, lim: float) -> tuple[str, str]:
     if rule == "over_credit_limit":
-        amt, cap = _yuan(r.open_amount), _yuan(r.credit_limit)
+        amt, cap = yuan(r.open_amount, 2, symbol=False), yuan(r.credit_limit, 2, symbol=False)
         return (f"{who}: open {amt} CNY exceeds the credit limit of {cap} CNY.",
                 f"{who}：未结应收 {amt} 元，超过信用额度 {cap} 元。")
     if rule == "utilisation_max":
@@ -163,7 +158,7 @@ def _customer_message(rule: str, who: str, r, lim: float) -> tuple[str, str]:
         return (f"{who}: uses {use} of its credit limit (limit {cap}); hold new orders.",
                 f"{who}：信用额度占用率 {use}，超过 {cap}，应暂停新订单。")
     if rule == "customer_overdue_rate_max":
-        rate, amt, cap = _pct(r.overdue_rate), _yuan(r.overdue_amount), _pct(lim)
+        rate, amt, cap = _pct(r.overdue_rate), yuan(r.overdue_amount, 2, symbol=False), _pct(lim)
         return (f"{who}: {rate} of open AR is overdue ({amt} CNY; limit {cap}).",
                 f"{who}：逾期占比 {rate}（逾期 {amt} 元，上限 {cap}）。")
     days = r.max_days_past_due
@@ -236,7 +231,9 @@ def warnings(ledger: Ledger, as_of, thresholds: Mapping[str, object] | None = No
 
     if on("overdue_rate_max"):
         k, lim = window(1), float(th["overdue_rate_max"])
-        rate, od, ar = k["overdue_rate"], _yuan(k["closing_overdue_ar"]), _yuan(k["closing_ar"])
+        rate = k["overdue_rate"]
+        od, ar = (yuan(k["closing_overdue_ar"], 2, symbol=False),
+                  yuan(k["closing_ar"], 2, symbol=False))
         if rate > lim:
             out.append(("overdue_rate_max", "company", "company", "overdue_rate", rate, lim,
                         f"Overdue rate {_pct(rate)} is above the limit of {_pct(lim)} "
@@ -258,7 +255,7 @@ def warnings(ledger: Ledger, as_of, thresholds: Mapping[str, object] | None = No
         n, lim = bad_debt_window_months, float(th["bad_debt_rate_max"])
         k = window(n)
         if k["bad_debt_rate"] > lim:
-            rate, wo = k["bad_debt_rate"], _yuan(k["write_offs"])
+            rate, wo = k["bad_debt_rate"], yuan(k["write_offs"], 2, symbol=False)
             out.append(("bad_debt_rate_max", "company", "company", "bad_debt_rate", rate, lim,
                         f"Bad-debt rate {_pct(rate)} over {n} months is above {_pct(lim)} "
                         f"(write-offs {wo} CNY).",

@@ -22,7 +22,8 @@ from medrisk import receivables as A
 from medrisk import receivables as K
 from medrisk import receivables as R
 from medrisk.data import Ledger
-from medrisk.i18n import check_language, pct, t, wan
+from medrisk.i18n import check_language, pct, t
+from medrisk.kernel import wan
 
 __all__ = [
     "Brief",
@@ -52,7 +53,7 @@ class Brief:
     figures : dict
         key -> (value, unit) for the recorder; units "fen", "share", "days", "count".
     warnings : DataFrame or None
-        The metric warnings the summary counts (:func:`medrisk.alerts.warnings`),
+        The metric warnings the summary counts (:func:`medrisk.receivables.warnings`),
         for the report to list without computing them again; None when none
         were asked for.
     """
@@ -108,7 +109,7 @@ def receivables_brief(ledger: Ledger, as_of, language: str = "zh",
     as_of : date-like
     language : {"zh", "en"}, default="zh"
     thresholds : dict, default=None
-        Warning thresholds (see :func:`medrisk.alerts.warnings`).
+        Warning thresholds (see :func:`medrisk.receivables.warnings`).
 
     Returns
     -------
@@ -185,13 +186,13 @@ def plan_brief(attainment: pd.DataFrame, forecast: pd.DataFrame, backtest: pd.Da
     Parameters
     ----------
     attainment : DataFrame
-        :func:`medrisk.attainment.attainment` by a unit column.
+        :func:`medrisk.planning.attainment` by a unit column.
     forecast : DataFrame
-        :func:`medrisk.sales.forecast_sales` (with its ``total`` rows).
+        :func:`medrisk.planning.forecast_sales` (with its ``total`` rows).
     backtest : DataFrame
-        :func:`medrisk.sales.backtest_sales`.
+        :func:`medrisk.planning.backtest_sales`.
     alerts : DataFrame
-        :func:`medrisk.attainment.plan_alerts`.
+        :func:`medrisk.planning.plan_alerts`.
     language : {"zh", "en"}, default="zh"
 
     Returns
@@ -290,7 +291,7 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
     as_of : date-like
     language : {"zh", "en"}, default="zh"
     thresholds : dict, default=None
-        Receivables warning thresholds (see :func:`medrisk.alerts.warnings`).
+        Receivables warning thresholds (see :func:`medrisk.receivables.warnings`).
     risk_thresholds_file : str, default=None
         Risk-tier thresholds (``params/risk-thresholds.yaml`` when None).
 
@@ -382,9 +383,9 @@ def orders_brief(book: pd.DataFrame, stuck: pd.DataFrame, perf: pd.DataFrame,
     stuck : DataFrame
         :func:`medrisk.orders.stuck_orders`.
     perf : DataFrame
-        :func:`medrisk.channels.channel_performance` (channel as a column).
+        :func:`medrisk.orders.channel_performance` (channel as a column).
     outside : DataFrame
-        :func:`medrisk.channels.out_of_band`.
+        :func:`medrisk.orders.out_of_band`.
     language : {"zh", "en"}, default="zh"
     """
     check_language(language)
@@ -435,7 +436,7 @@ def collections_brief(calls: pd.DataFrame, tasks: pd.DataFrame, disputes: pd.Dat
     disputes : DataFrame
         ``DunningRun.disputes``.
     pay : DataFrame
-        :func:`medrisk.pay.collection_pay`.
+        :func:`medrisk.dunning.collection_pay`.
     language : {"zh", "en"}, default="zh"
     """
     check_language(language)
@@ -476,7 +477,7 @@ def cash_brief(weekly: pd.DataFrame, monthly: pd.DataFrame,
     Parameters
     ----------
     weekly, monthly : DataFrame
-        :func:`medrisk.cashflow.cash_in_forecast` with horizons "13W" and "12M" (元).
+        :func:`medrisk.cash.cash_in_forecast` with horizons "13W" and "12M" (元).
     backtest_summary : DataFrame or None
         ``CashBacktest.summary`` (method, wape ...), when a back-test was run.
     language : {"zh", "en"}, default="zh"
@@ -519,9 +520,9 @@ def expiry_brief(report, allocation, language: str = "zh") -> Brief:
     Parameters
     ----------
     report : ExpiryReport
-        :func:`medrisk.batches.expiry_report`.
+        :func:`medrisk.supply.expiry_report`.
     allocation : FefoAllocation
-        :func:`medrisk.fefo.fefo_allocate`.
+        :func:`medrisk.supply.fefo_allocate`.
     language : {"zh", "en"}, default="zh"
     """
     check_language(language)

@@ -22,7 +22,8 @@ from medrisk import credit as L
 from medrisk import credit as M
 from medrisk import credit as T
 from medrisk.data import Ledger
-from medrisk.i18n import check_language, pct, wan
+from medrisk.i18n import check_language, pct
+from medrisk.kernel import wan
 from medrisk.reports._briefs import Brief
 
 __all__ = ["CreditReport", "credit_report", "model_version", "what_if_table"]

@@ -168,7 +168,7 @@ def kpi_trend_chart(trend: pd.DataFrame, language: str = "zh",
     Parameters
     ----------
     trend : DataFrame
-        Output of :func:`medrisk.kpis.kpi_trend` (one row per period).
+        Output of :func:`medrisk.receivables.kpi_trend` (one row per period).
     language : {"zh", "en"}, default="zh"
     title : str, default=None
     """
@@ -234,9 +234,9 @@ def forecast_chart(history: pd.DataFrame, forecast: pd.DataFrame, language: str 
     Parameters
     ----------
     history : DataFrame
-        :func:`medrisk.sales.monthly_sales` output (unique_id, ds, y in 元).
+        :func:`medrisk.planning.monthly_sales` output (unique_id, ds, y in 元).
     forecast : DataFrame
-        :func:`medrisk.sales.forecast_sales` output (unique_id, ds, mean, lo-/hi-80/95 in 元).
+        :func:`medrisk.planning.forecast_sales` output (unique_id, ds, mean, lo-/hi-80/95 in 元).
     language : {"zh", "en"}, default="zh"
     title : str, default=None
     """
@@ -294,7 +294,7 @@ def attainment_chart(att: pd.DataFrame, by: str, language: str = "zh",
     Parameters
     ----------
     att : DataFrame
-        :func:`medrisk.attainment.attainment` output (``by``, period, plan_ytd,
+        :func:`medrisk.planning.attainment` output (``by``, period, plan_ytd,
         actual_ytd, attainment_ytd).
     by : str
         The unit column, e.g. ``"region"``.
@@ -436,7 +436,7 @@ def cash_in_chart(forecast: pd.DataFrame, language: str = "zh",
     Parameters
     ----------
     forecast : DataFrame
-        :func:`medrisk.cashflow.cash_in_forecast` output (long format, 元).
+        :func:`medrisk.cash.cash_in_forecast` output (long format, 元).
     """
     zh = language == "zh"
     names = {"open_invoices": ("现有应收回款", "From open invoices"),
@@ -536,7 +536,7 @@ def threshold_chart(table: pd.DataFrame, current: float | None = None,
     Parameters
     ----------
     table : DataFrame
-        :func:`medrisk.thresholds.threshold_table` (money in 元).
+        :func:`medrisk.credit.threshold_table` (money in 元).
     current : float, default=None
         The threshold in use (default: the cheapest one).
     language : {"zh", "en"}, default="zh"

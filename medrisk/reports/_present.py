@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from medrisk.i18n import check_language, date_text, t
+from medrisk.kernel import yuan
 
 __all__ = ["setup", "header", "summary", "section", "note", "show", "table", "Recorder"]
 
@@ -120,7 +121,7 @@ def _cell(value, kind: str, language: str = "zh") -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return "—"
     if kind == "money":
-        return f"{int(value) / 100:,.2f}"
+        return yuan(value, 2, symbol=False)
     if kind == "pct":
         return f"{100 * float(value):.1f}%"
     if kind == "int":
@@ -204,7 +205,7 @@ class Recorder:
         return value
 
     def brief(self, brief) -> None:
-        """Record every figure of a :class:`~medrisk.briefs.Brief`."""
+        """Record every figure of a :class:`~medrisk.reports.Brief`."""
         for key, (value, unit) in brief.figures.items():
             self(key, value, unit=unit)
 

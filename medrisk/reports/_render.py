@@ -115,7 +115,7 @@ def render(notebook: str, parameters: dict[str, Any], out_dir: str | os.PathLike
     notebook : str
         Notebook name, e.g. ``"10-receivables"``.
     parameters : dict
-        Parameters to inject (already checked, see :mod:`medrisk.runs`).
+        Parameters to inject (already checked, see :mod:`medrisk.reports`).
     out_dir : str or path
         Where the HTML goes; the executed notebook and recorded figures go in
         ``_executed/`` and ``_figures/`` below it.

@@ -3,7 +3,7 @@
 :func:`threshold_tuner` sets the risk-tier thresholds and costs with sliders,
 shows what they mean (confusion matrix, customers and exposure flagged,
 expected cost, a cost curve), and saves the chosen thresholds to the YAML
-file. All the arithmetic is in :mod:`medrisk.thresholds`; the widget only
+file. All the arithmetic is in :mod:`medrisk.credit`; the widget only
 wires it, so it can be driven without a browser (set ``.value`` on a slider,
 call ``save_button.click()``). In static HTML reports widgets do not run;
 use plotly figures there.
@@ -30,6 +30,7 @@ from medrisk.credit import (
     threshold_table,
 )
 from medrisk.exceptions import ParamsError
+from medrisk.kernel import yuan
 
 __all__ = [
     "ThresholdTuner", "threshold_tuner", "cost_curve_figure", "worklist_filter", "growth_slider",
@@ -42,7 +43,7 @@ def cost_curve_figure(table: pd.DataFrame, threshold: float) -> go.Figure:
     Parameters
     ----------
     table : DataFrame
-        :func:`medrisk.thresholds.threshold_table`.
+        :func:`medrisk.credit.threshold_table`.
     threshold : float
         The current flag threshold (a vertical line).
 
@@ -69,7 +70,7 @@ def cost_curve_figure(table: pd.DataFrame, threshold: float) -> go.Figure:
 
 
 def _money(x: float) -> str:
-    return f"{x:,.0f}"
+    return yuan(x * 100, symbol=False)
 
 
 def _count(x: float) -> str:
@@ -93,7 +94,7 @@ class ThresholdTuner(widgets.VBox):
     status : ipywidgets.HTML
         The last message (saved, or why the values are invalid).
     figures : dict
-        The numbers on display (:func:`medrisk.thresholds.flag_summary`).
+        The numbers on display (:func:`medrisk.credit.flag_summary`).
     figure : plotly.graph_objects.Figure
         The cost curve on display.
     """
@@ -290,9 +291,37 @@ def threshold_tuner(
 
     Examples
     --------
-    >>> tuner = threshold_tuner(scores, "params/risk-thresholds.yaml")  # doctest: +SKIP
-    >>> tuner.sliders["high"].value = 0.55  # doctest: +SKIP
-    >>> tuner.save_button.click()  # doctest: +SKIP
+    In a notebook the file is ``params/risk-thresholds.yaml``; here a scratch copy:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from medrisk.credit import CreditModel
+    >>> from medrisk.data.demo import make_ledger
+    >>> from medrisk.reports import threshold_tuner
+    >>> ledger = make_ledger(2_000, seed=1)
+    >>> model = CreditModel("scorecard").fit(ledger, as_of="2026-03-31")
+    >>> scores = model.score_customers(ledger, "2026-10-31")
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "risk-thresholds.yaml"
+    >>> tuner = threshold_tuner(scores, path)
+    >>> list(tuner.sliders)
+    ['medium', 'high', 'very_high', 'flag_tier', 'lgd', 'margin_rate', 'goodwill_yuan']
+    >>> tuner.sliders["high"].value
+    0.5
+    >>> tuner.sliders["high"].value = 0.55
+    >>> tuner.save_button.click()
+    >>> print(path.read_text(), end="")
+    late_after_days: 30
+    tiers:
+      medium: 0.3
+      high: 0.55
+      very_high: 0.7
+    flag_tier: high
+    costs:
+      lgd: 0.45
+      margin_rate: 0.3
+      goodwill_yuan: 2000
+    >>> folder.cleanup()
     """
     path = Path(thresholds_path)
     initial = load_thresholds(path) if path.exists() else RiskThresholds()
@@ -351,7 +380,7 @@ def worklist_filter(calls: pd.DataFrame, customers: pd.DataFrame, language: str 
             view = view[view["collector_id"] == collector.value]
         view = view.sort_values("score", ascending=False).head(max_rows)
         shown = view[["collector_id", "customer_id", "customer_name", "open_amount", reason]].copy()
-        shown["open_amount"] = (shown["open_amount"] / 100).map("{:,.2f}".format)
+        shown["open_amount"] = shown["open_amount"].map(lambda v: yuan(v, 2, symbol=False))
         table.value = f"<p>{len(view)} / {len(data)}</p>" + shown.to_html(index=False, escape=True)
 
     region.observe(refresh, names="value")
@@ -363,12 +392,12 @@ def worklist_filter(calls: pd.DataFrame, customers: pd.DataFrame, language: str 
 def growth_slider(basis, by: str, language: str = "zh", growth: float = 0.15) -> widgets.VBox:
     """Build a growth slider that re-splits next year's quotas.
 
-    Each move of the slider re-runs :func:`medrisk.quotas.growth_scenario`.
+    Each move of the slider re-runs :func:`medrisk.planning.growth_scenario`.
 
     Parameters
     ----------
     basis : QuotaBasis
-        From :func:`medrisk.quotas.quota_basis`.
+        From :func:`medrisk.planning.quota_basis`.
     by : str
         The unit column, e.g. ``"region"``.
     language : {"zh", "en"}, default="zh"
@@ -387,9 +416,10 @@ def growth_slider(basis, by: str, language: str = "zh", growth: float = 0.15) ->
     def refresh(*_):
         summary = Q.quota_summary(Q.growth_scenario(basis, slider.value), by)
         total = int(summary["annual"].sum())
-        shown = summary.assign(annual=(summary["annual"] / 100).map("{:,.2f}".format),
+        shown = summary.assign(annual=summary["annual"].map(lambda v: yuan(v, 2, symbol=False)),
                                share=summary["share"].map("{:.1%}".format))
-        table.value = f"<p>{'合计' if language == 'zh' else 'Total'}: {total / 100:,.2f}</p>" + \
+        total_label = "合计" if language == "zh" else "Total"
+        table.value = f"<p>{total_label}: {yuan(total, 2, symbol=False)}</p>" + \
             shown.to_html(index=False, escape=True)
 
     slider.observe(refresh, names="value")

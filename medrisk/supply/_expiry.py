@@ -23,7 +23,7 @@ SKU serve one demand):
 
 * **history**: units shipped in the ``history_days`` days up to ``as_of``
   divided by ``history_days``;
-* **forecast** (default when :mod:`medrisk.sales` is available, or when a
+* **forecast** (default when :mod:`medrisk.planning` is available, or when a
   forecast frame is passed): the history rate scaled per product category by
   the sales forecast's growth, ``forecast 元 per day over the next
   forecast_months months / shipped 元 per day over the history window``
@@ -45,7 +45,7 @@ valued at list price (integer fen).
 Parameters (near-expiry thresholds per category, ``min_days_left``,
 ``history_days``, ``forecast_months``) are read from ``params/expiry.yaml``
 (:func:`load_expiry_params`). FEFO allocation of open orders to these
-batches is in :mod:`medrisk.fefo`.
+batches is in :mod:`medrisk.supply`.
 """
 
 from __future__ import annotations
@@ -255,11 +255,11 @@ def sku_demand(
     as_of : date-like
         Only shipments (and sales) on or before it are read.
     sales_forecast : DataFrame or {"history"} or None, default=None
-        A frame in the form of :func:`medrisk.sales.forecast_sales`
+        A frame in the form of :func:`medrisk.planning.forecast_sales`
         (``ds``, ``mean`` in 元, and ``category`` for per-category growth, else
         the ``"total"`` series); ``"history"`` for shipment history alone; None
         calls ``forecast_sales(ledger, as_of, by="category")`` when
-        :mod:`medrisk.sales` is available, else history alone.
+        :mod:`medrisk.planning` is available, else history alone.
     params : path, dict or ExpiryParams, default=None
         See :func:`load_expiry_params` (``history_days``, ``forecast_months``).
 
@@ -410,7 +410,24 @@ def batch_expiry(
 
     Examples
     --------
-    >>> batch_expiry(ledger, "2026-10-31", sales_forecast="history")  # doctest: +SKIP
+    >>> from medrisk.data.demo import make_ledger
+    >>> from medrisk.supply import batch_expiry
+    >>> e = batch_expiry(make_ledger(2_000, seed=1), "2026-10-31", sales_forecast="history")
+    >>> e["state"].value_counts()
+    state
+    ok             231
+    expired        184
+    near_expiry     60
+    blocked         14
+    Name: count, dtype: int64
+    >>> near = e[e["state"] == "near_expiry"]
+    >>> near[["batch_id", "sku", "days_to_expiry", "stock_on_hand", "expected_unsold"]].head(3)
+       batch_id      sku  days_to_expiry  stock_on_hand  expected_unsold
+    15  B000038  SKU0016               6           2320           2320.0
+    16  B000053  SKU0016              32          10334          10334.0
+    25  B000319  SKU0023              40             84             84.0
+    >>> int(near["expected_unsold_value"].sum())  # fen
+    97406200
     """
     day = kernel.day_of(as_of)
     p = load_expiry_params(params)

@@ -13,8 +13,8 @@ a line splits across batches and the allocations of a SKU add up to
 
 Stock on hand, batch states and the conventions (``as_of`` is the end of a
 day; only ``qc_status == "released"`` batches are sellable) are those of
-:mod:`medrisk.batches`; ``min_days_left`` is read from ``params/expiry.yaml``
-(:func:`medrisk.batches.load_expiry_params`).
+:mod:`medrisk.supply`; ``min_days_left`` is read from ``params/expiry.yaml``
+(:func:`medrisk.supply.load_expiry_params`).
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def fefo_allocate(
         End of the allocation day: batches need stock on it and at least
         ``min_days_left`` days to expiry; orders dated after it are ignored.
     params : path, dict or ExpiryParams, default=None
-        See :func:`medrisk.batches.load_expiry_params`.
+        See :func:`medrisk.supply.load_expiry_params`.
     min_days_left : int, default=None
         Overrides ``params.min_days_left`` (at least 1: an expired batch, or one
         expiring on ``as_of``, is never allocated).

@@ -422,8 +422,18 @@ def recall_report(ledger: Ledger, batch_ids, as_of) -> RecallReport:
 
     Examples
     --------
-    >>> r = recall_report(ledger, ["B000123", "B000124"], "2026-10-31")  # doctest: +SKIP
-    >>> r.customers[["customer_id", "quantity", "open_amount"]]  # doctest: +SKIP
+    >>> from medrisk.data.demo import make_ledger
+    >>> from medrisk.supply import recall_report
+    >>> r = recall_report(make_ledger(2_000, seed=1), ["B000123", "B000124"], "2026-10-31")
+    >>> r.batches[["batch_id", "sku", "customers", "shipments"]]
+      batch_id      sku  customers  shipments
+    0  B000123  SKU0019          5          6
+    1  B000124  SKU0036          6          8
+    >>> r.customers[["customer_id", "quantity", "open_amount"]].head(3)
+      customer_id  quantity  open_amount
+    0     C000029       966    604508490
+    1     C000012       370    220682070
+    2     C000023       168    778788551
     """
     ts = pd.Timestamp(kernel.to_ts([kernel.day_of(as_of)])[0])
     day = kernel.day_of(as_of)

@@ -1,4 +1,4 @@
-"""Tests of medrisk.cashflow: the cash-in forecast, its point-in-time rule and its back-test."""
+"""Tests of medrisk.cash: the cash-in forecast, its point-in-time rule and its back-test."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of medrisk.payoutlook: the periods and the outlook of the open invoices."""
+"""Tests of medrisk.cash: the periods and the outlook of the open invoices."""
 
 from __future__ import annotations
 

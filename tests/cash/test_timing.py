@@ -1,4 +1,4 @@
-"""Tests of medrisk.paytiming: the receipt calendar and the learned payment timing."""
+"""Tests of medrisk.cash: the receipt calendar and the learned payment timing."""
 
 from __future__ import annotations
 

@@ -13,13 +13,13 @@ from medrisk.credit import (
     check_orders,
     exposure,
     load_policy,
-    order_values,
     recommend_limits,
     what_if,
 )
 from medrisk.data import Ledger
 from medrisk.data.demo import make_demo
 from medrisk.exceptions import ParamsError
+from medrisk.orders import order_values
 from medrisk.receivables import open_items
 
 

@@ -65,7 +65,7 @@ def test_round_trip_with_card(tmp_path, fitted, which):
 @pytest.mark.parametrize("old_module", ["medrisk.credit", "medrisk.classifiers"])
 def test_files_naming_the_classifiers_by_old_paths_still_load(tmp_path, fitted, monkeypatch,
                                                               which, old_module):
-    # session 1 saved medrisk.credit.<class>, session 2 medrisk.classifiers.<class>; neither
+    # session 1 saved medrisk.credit.<class>, session 2 medrisk.credit.<class>; neither
     # module path need exist as a module for the file to load
     ledger, gbm, card = fitted
     model = gbm if which == "gbm" else card

@@ -1,4 +1,4 @@
-"""Tests for medrisk.cells: cells split by kind, tidied text, and the Parsed contract."""
+"""Tests for medrisk.data: cells split by kind, tidied text, and the Parsed contract."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for medrisk.parsedates: dates and months, Excel serial numbers included."""
+"""Tests for medrisk.data: dates and months, Excel serial numbers included."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for medrisk.parsing: messy exported cells to canonical values."""
+"""Tests for medrisk.data: messy exported cells to canonical values."""
 
 from __future__ import annotations
 

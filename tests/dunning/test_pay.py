@@ -1,4 +1,4 @@
-"""Tests of medrisk.pay: KPIs reused from medrisk.kpis, rankings, the safe pay formula."""
+"""Tests of medrisk.dunning: KPIs reused from receivables, rankings, the safe pay formula."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from medrisk.dunning import (
     collection_pay,
     evaluate_formula,
     parse_formula,
-    rank_kpis,
 )
 from medrisk.dunning._pay import _to_fen
 from medrisk.exceptions import ParamsError
-from medrisk.receivables import customer_360, kpis
+from medrisk.receivables import customer_360, kpis, rank_by
 
 START, END = "2025-07-01", "2025-09-30"
 
@@ -62,12 +61,12 @@ def test_kpis_by_team_and_region_add_up(demo, by_sp, by):
 
 
 def test_rankings(by_sp):
-    r = rank_kpis(by_sp)
+    r = rank_by(by_sp)
     assert r["rank"].iloc[0] == 1 and r["collection_rate"].is_monotonic_decreasing
-    d = rank_kpis(by_sp, "dso")
+    d = rank_by(by_sp, "dso")
     assert d["dso"].is_monotonic_increasing
     with pytest.raises(ParamsError, match="metric='nope' is not a column"):
-        rank_kpis(by_sp, "nope")
+        rank_by(by_sp, "nope")
 
 
 def test_default_pay_formula_per_salesperson_with_its_inputs(demo, by_sp):

@@ -1,4 +1,4 @@
-"""Tests of medrisk.priority: scores, their parts and reasons, point in time, the ground truth."""
+"""Tests of medrisk.dunning: scores, their parts and reasons, point in time, the ground truth."""
 
 from __future__ import annotations
 
@@ -171,3 +171,22 @@ def test_history_pd_rises_with_days_past_due(demo):
 def test_bad_as_of_is_refused(demo):
     with pytest.raises(ParamsError, match="as_of must be a date"):
         score_invoices(demo.ledger, "not a date")
+
+
+@pytest.mark.parametrize("open_fen, text", [(250, "¥3"), (249, "¥2"), (150, "¥2"), (50, "¥1")])
+def test_reasons_in_zh_and_en_round_money_half_away_from_zero(open_fen, text):
+    # the dunning texts and the reports use one formatter: 250 fen is ¥3 in both languages
+    ledger = Ledger.from_frames(
+        customers=pd.DataFrame({"customer_id": ["C1"]}),
+        invoices=pd.DataFrame({"invoice_id": ["I1"], "customer_id": ["C1"],
+                               "invoice_date": [pd.Timestamp("2025-01-02")],
+                               "due_date": [pd.Timestamp("2025-03-01")],
+                               "amount": [10_000 + open_fen]}),
+        payments=pd.DataFrame({"payment_id": ["P1"], "customer_id": ["C1"],
+                               "payment_date": [pd.Timestamp("2025-02-01")],
+                               "amount": [10_000], "reference": ["I1"]}),
+    )
+    row = score_invoices(ledger, "2025-03-31").iloc[0]
+    assert row["open_amount"] == open_fen
+    assert row["reason_en"].startswith(f"{text} overdue 30 days")
+    assert row["reason_zh"].startswith(f"{text} 逾期30天")

@@ -1,4 +1,4 @@
-"""Tests of medrisk.worklists: grouping, capacity cuts, collectors, exports, the back-test."""
+"""Tests of medrisk.dunning: grouping, capacity cuts, collectors, exports, the back-test."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Cash application (核销): rules, invariants, point in time, and a slow reference.
 
 Hand-built cases are named for the mistake they catch. The property tests
-compare the vectorised :func:`medrisk.cashapp.apply_cash` with
+compare the vectorised :func:`medrisk.receivables.apply_cash` with
 :func:`slow_apply_cash`, a plain loop over payments written from the rules in
 the module docstring, and check the invariants on random small ledgers.
 """

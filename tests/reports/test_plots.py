@@ -1,4 +1,4 @@
-"""Tests of medrisk.plots: what the static report's readers can switch and move, and the units."""
+"""Tests of medrisk.reports: what the static report's readers can switch and move, and the units."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of medrisk.present: the HTML pieces reports are made of, and the figures they record."""
+"""Tests of medrisk.reports: the HTML pieces reports are made of, and the figures they record."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of medrisk.batches: expiry arithmetic and FEFO consumption."""
+"""Tests of medrisk.supply: expiry arithmetic and FEFO consumption."""
 
 from __future__ import annotations
 

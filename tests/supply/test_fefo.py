@@ -1,4 +1,4 @@
-"""Tests of medrisk.fefo: FEFO allocation of open orders to batches."""
+"""Tests of medrisk.supply: FEFO allocation of open orders to batches."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """A Parquet cache of the last good database read, read back with its fingerprint checked.
 
 With ``cache: DIR`` in a mapping file's ``database`` section, every successful
-read (:func:`medrisk.db.load_ledger_from_db`) writes the accepted tables to
-``DIR`` as Parquet (:func:`medrisk.io.write_tables`) with ``fingerprint.json``
+read (:func:`medrisk.data.db.load_ledger_from_db`) writes the accepted tables to
+``DIR`` as Parquet (:func:`medrisk.data.write_tables`) with ``fingerprint.json``
 (the ledger fingerprint, the masked URL, when, rows per table). ``DIR`` is
 itself a source for :func:`medrisk.load_ledger`; ``offline: true`` (or
 ``offline=True``) reads it instead of the database (:func:`read_cache`) and

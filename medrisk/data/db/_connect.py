@@ -1,10 +1,10 @@
 """Connecting to a SQL database: the ``database`` section of a mapping file, URLs, engines.
 
 :func:`database_settings` reads and checks the ``database`` section of a
-mapping file (what each key does is told in :mod:`medrisk.db`).
+mapping file (what each key does is told in :mod:`medrisk.data.db`).
 :func:`mask_url` gives a URL as text with its password masked. Reading
-(:func:`medrisk.db.load_ledger_from_db`) and writing
-(:func:`medrisk.dbwrite.write_tables_to_db`) both turn a URL and
+(:func:`medrisk.data.db.load_ledger_from_db`) and writing
+(:func:`medrisk.data.db.write_tables_to_db`) both turn a URL and
 ``password_env`` into a SQLAlchemy engine here, and report a driver's errors
 in its own words without the password.
 

@@ -4,7 +4,7 @@ r"""Reading the canonical tables from a SQL database.
 URL such as ``postgresql+psycopg://medrisk@db.example.com:5432/erp`` or
 ``sqlite:///data/erp.db``) to :func:`load_ledger_from_db`. Rows read from the
 database go through exactly the same parsing, validation, quarantine and load
-report as rows read from files (:func:`medrisk.validation.validate_raw`).
+report as rows read from files (:func:`medrisk.data.validate_raw`).
 
 A mapping file says where each canonical table is, as a table (with a column
 mapping) or as a SELECT query, and how to connect::
@@ -23,7 +23,7 @@ mapping) or as a SELECT query, and how to connect::
       payments: {query: "SELECT ... FROM ... WHERE ..."}
 
 Without a mapping entry a table is looked up by its canonical name (or a name
-:data:`medrisk.parsing.TABLE_ALIASES` knows, such as ``应收账款``), and columns
+:data:`medrisk.data.TABLE_ALIASES` knows, such as ``应收账款``), and columns
 by their canonical names or the built-in header aliases.
 
 What is read
@@ -75,13 +75,13 @@ Cache
 With ``cache: DIR``, every successful read also writes the accepted tables to
 ``DIR`` as Parquet with ``fingerprint.json``; ``offline: true`` (or
 ``offline=True``) reads that copy instead of the database
-(:mod:`medrisk.dbcache`). Either way ``ledger.origin`` says what was read (see
+(:mod:`medrisk.data.db`). Either way ``ledger.origin`` says what was read (see
 :func:`load_ledger_from_db`).
 
 Passwords never go in a file: a password inside ``database.url`` is refused;
 name an environment variable in ``password_env``. Every message shows the URL
-with the password masked (:mod:`medrisk.dbconnect`). Writing tables into a
-database is :func:`medrisk.dbwrite.write_tables_to_db`.
+with the password masked (:mod:`medrisk.data.db`). Writing tables into a
+database is :func:`medrisk.data.db.write_tables_to_db`.
 """
 
 from __future__ import annotations
@@ -526,12 +526,28 @@ def load_ledger_from_db(
 
     Examples
     --------
-    >>> from medrisk import load_ledger  # doctest: +SKIP
-    >>> ledger = load_ledger("sqlite:///data/erp.db")  # doctest: +SKIP
-    >>> ledger = load_ledger("postgresql+psycopg://medrisk@db:5432/erp",
-    ...                      "params/mapping-db-example.yaml")  # doctest: +SKIP
-    >>> ledger.origin["kind"]  # doctest: +SKIP
-    'database'
+    :func:`medrisk.load_ledger` reads a URL with this function. A demo written
+    to a scratch SQLite file reads back to the same tables:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from medrisk import load_ledger
+    >>> from medrisk.data.db import write_tables_to_db
+    >>> from medrisk.data.demo import make_ledger
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> url = f"sqlite:///{Path(folder.name) / 'erp.db'}"
+    >>> demo = make_ledger(2_000, seed=1)
+    >>> tables = write_tables_to_db(demo, url)
+    >>> ledger = load_ledger(url)
+    >>> origin = ledger.origin
+    >>> origin["kind"], origin["tables"]["invoices"], origin["rows"]["invoices"]
+    ('database', 'table invoices', 2000)
+    >>> ledger.origin["fingerprint"] == demo.fingerprint()
+    True
+    >>> folder.cleanup()
+
+    An ERP's own tables are read through a mapping file, e.g.
+    ``load_ledger("postgresql+psycopg://medrisk@db:5432/erp", "params/mapping-db-example.yaml")``.
     """
     settings = database_settings(mapping)
     entries = read_mapping(mapping)

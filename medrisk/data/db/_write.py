@@ -2,7 +2,7 @@
 
 :func:`write_tables_to_db` creates one table per canonical table, with its
 canonical name, columns and SQL types and a ``row_no`` primary key, so that
-:func:`medrisk.db.load_ledger_from_db` reads the same tables back (the same
+:func:`medrisk.data.db.load_ledger_from_db` reads the same tables back (the same
 fingerprint). ``medrisk demo-data --to-db URL`` writes the demo company with
 it.
 """

@@ -1,6 +1,6 @@
 """Vocabulary, calendar and column builders shared by the demo company generator.
 
-Private module of :mod:`medrisk.demo`. Everything here is deterministic data or
+Private module of :mod:`medrisk.data.demo`. Everything here is deterministic data or
 a vectorised helper; nothing draws random numbers.
 """
 

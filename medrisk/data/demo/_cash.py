@@ -1,6 +1,6 @@
 """Payment behaviour of the demo company: lateness, defaults, receipts, adjustments, dunning.
 
-Private to :mod:`medrisk.demo`; the design is described in that module's docstring.
+Private to :mod:`medrisk.data.demo`; the design is described in that module's docstring.
 Day numbers are days since 1970-01-01, money is integer fen.
 """
 

@@ -186,7 +186,7 @@ def make_demo(n_invoices: int = 20_000, seed: int = 0, end: str = "2026-10-31",
 
     Examples
     --------
-    >>> from medrisk.demo import make_demo
+    >>> from medrisk.data.demo import make_demo
     >>> company = make_demo(n_invoices=2_000, seed=1)
     >>> len(company.ledger.invoices)
     2000
@@ -250,7 +250,7 @@ def make_demo(n_invoices: int = 20_000, seed: int = 0, end: str = "2026-10-31",
     tables["customers"] = _customers_table(cust, inv, ids, cal)
     tables["targets"] = _targets_table(rng[8], inv, cust, cal)
     return DemoCompany(
-        ledger=Ledger(tables, source=f"medrisk.demo(n_invoices={n_invoices}, seed={seed}, "
+        ledger=Ledger(tables, source=f"medrisk.data.demo(n_invoices={n_invoices}, seed={seed}, "
                                      f"end={end}, months={months})"),
         truth_customers=_truth_customers(cust, inv, fate, ids, cal),
         truth_invoices=_truth_invoices(inv, probs, fate, settled, ids),
@@ -280,7 +280,7 @@ def write_demo(out_dir: str | os.PathLike, n_invoices: int = 20_000, seed: int =
                fmt: str = "parquet", **kw) -> Path:
     """Write a demo company as table files that :func:`medrisk.load_ledger` reads.
 
-    One file per table (money in 元, see :func:`medrisk.io.write_tables`), and
+    One file per table (money in 元, see :func:`medrisk.data.write_tables`), and
     the ground truth in ``ground_truth/customers.parquet`` and
     ``ground_truth/invoices.parquet`` (a subfolder, so the loader ignores it).
 

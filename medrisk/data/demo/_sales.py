@@ -1,7 +1,7 @@
-"""The demo company's people, customers, products and orders (private to :mod:`medrisk.demo`).
+"""The demo company's people, customers, products and orders (private to :mod:`medrisk.data.demo`).
 
 Every function is vectorised over rows and returns plain numpy arrays in a
-dict; :mod:`medrisk.demo` turns them into canonical tables. Day numbers are
+dict; :mod:`medrisk.data.demo` turns them into canonical tables. Day numbers are
 days since 1970-01-01, money is integer fen.
 """
 
@@ -54,7 +54,7 @@ SUPPLY_MIX = np.array([
 #: Whole-percent discount range (low, high) per channel (direct, distributor, agent, ecommerce).
 DISCOUNT_PCT = np.array([[0, 8], [15, 30], [10, 25], [3, 12]])
 
-# Payment behaviour per type (see medrisk.demo module docstring for the design).
+# Payment behaviour per type (see medrisk.data.demo module docstring for the design).
 LATE_BASE = np.array([-0.10, -0.45, -0.60, -1.40, -1.00, -0.40, -0.80])
 DEFAULT_BASE = np.array([-6.0, -5.0, -3.4, -4.5, -4.6, -3.3, -4.2])
 LATE_EXCESS_DAYS = np.array([85.0, 60.0, 45.0, 30.0, 40.0, 55.0, 40.0])

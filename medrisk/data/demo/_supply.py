@@ -1,6 +1,6 @@
 """Batches and shipments of the demo company, first expiry first out.
 
-Private to :mod:`medrisk.demo`.
+Private to :mod:`medrisk.data.demo`.
 
 How the stock is made, per SKU, without a loop over rows:
 
@@ -18,7 +18,7 @@ How the stock is made, per SKU, without a loop over rows:
    and an older batch is empty before a newer one is touched: that is FEFO,
    over the company's whole stock of the SKU (the warehouse is a label).
 4. The last batch of each SKU keeps unsold stock (discontinued SKUs, see
-   :func:`medrisk._demo_sales.products`, leave theirs near or past expiry);
+   :func:`medrisk.data.demo.products`, leave theirs near or past expiry);
    some SKUs get an extra released batch made late, and a few batches are
    quarantined or rejected and never shipped.
 """
@@ -42,11 +42,11 @@ def batches_and_shipments(rng: np.random.Generator, lines: dict, ords: dict, pro
     rng : numpy.random.Generator
         Random stream.
     lines : dict
-        Order lines from :func:`medrisk._demo_sales.order_lines`.
+        Order lines from :func:`medrisk.data.demo.order_lines`.
     ords : dict
-        Orders from :func:`medrisk._demo_sales.orders` (``ship_day`` -1 when not shipped).
+        Orders from :func:`medrisk.data.demo.orders` (``ship_day`` -1 when not shipped).
     prod : dict
-        Products from :func:`medrisk._demo_sales.products`.
+        Products from :func:`medrisk.data.demo.products`.
     cal : Calendar
         The demo calendar.
 
