@@ -326,7 +326,13 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
     plan_ytd, actual_ytd = int(last["plan_ytd"].sum()), int(last["actual_ytd"].sum())
     ytd = ytd_at(periods[-1])
     ytd_before = ytd_at(periods[-2]) if len(periods) > 1 else float("nan")
-    warn = pd.concat([rec.warnings, At.plan_alerts(ledger, end, by="region")], ignore_index=True)
+    # company-level warnings and plan alerts first: the list is cut, and one line per
+    # customer over its limit would push them out of sight
+    rw = rec.warnings
+    company = None if rw is None else rw[rw["scope"] == "company"]
+    customers = None if rw is None else rw[rw["scope"] != "company"]
+    warn = pd.concat([company, At.plan_alerts(ledger, end, by="region"), customers],
+                     ignore_index=True)
     b = Brief()
     b.figures = dict(rec.figures)
     b.figures.update({"high_risk_exposure": (high_exposure, "fen"),

@@ -55,6 +55,7 @@ def test_tiny_tables_are_valid():
             == {t: len(df) for t, df in tiny_tables().items()})
 
 
+@pytest.mark.slow  # one full validation per rule of every table
 @pytest.mark.parametrize("table,column,check,value", list(column_rules()))
 def test_each_column_rule_quarantines_the_row_that_breaks_it(table, column, check, value):
     tables = _first_row_set(tiny_tables(), table, column, value)
@@ -67,6 +68,7 @@ def test_each_column_rule_quarantines_the_row_that_breaks_it(table, column, chec
     assert column in reasons.loc[reasons["pos"] == 0, "reason"].iloc[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("table,column,check,value", list(column_rules()))
 def test_each_column_rule_raises_in_strict_mode(table, column, check, value):
     tables = _first_row_set(tiny_tables(), table, column, value)
@@ -74,6 +76,7 @@ def test_each_column_rule_raises_in_strict_mode(table, column, check, value):
         Ledger.from_frames(**tables)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "table,column",
     [(t, c) for t in SCHEMAS for c in required_columns(t)],
