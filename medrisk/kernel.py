@@ -49,6 +49,7 @@ __all__ = [
     "yuan",
     "wan",
     "yuan_array",
+    "spreadsheet_safe",
 ]
 
 try:
@@ -252,3 +253,45 @@ def yuan_array(fen, decimals: int = 0, symbol: bool = True) -> pa.Array:
     prefix = pc.if_else(pa.array((fen < 0) & (units > 0)), "-¥" if symbol else "-",
                         "¥" if symbol else "")
     return pc.binary_join_element_wise(prefix, out, "")
+
+
+# --------------------------------------------------------------------------- exports
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with every text cell that could run as a formula written as text.
+
+    A text cell that starts with ``= + - @``, a tab or a carriage return gets a
+    leading ``'`` (OWASP's rule against CSV and formula injection), so Excel
+    and WPS show ``=1+1`` instead of computing it. A carriage return inside a
+    cell becomes a line feed, which the CSV writer quotes (a bare CR would end
+    the row for a reader, and start a new one with what follows). Numbers,
+    numbers written as text (``-250``) and dates are left as they are;
+    medrisk's loader drops the ``'`` again when it reads such a file back.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"name": ["=1+1", "上海医院", "-a", "-250"], "amount": [-1.5, 2, 3, 4]})
+    >>> spreadsheet_safe(f).to_dict("list")
+    {'name': ["'=1+1", '上海医院', "'-a", '-250'], 'amount': [-1.5, 2.0, 3.0, 4.0]}
+    """
+    out = frame.copy(deep=False)
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+            continue
+        text = pd.Series(s, dtype="str")  # one vectorised pass; missing cells stay missing
+        # a lone CR is no line end to the CSV writer, so the cell is not quoted, but a reader
+        # starts a new row there (whose first cell could be a formula): make it a quoted LF
+        cr = text.str.contains("\r", regex=False).fillna(False).to_numpy(dtype=bool)
+        if cr.any():
+            text = text.str.replace("\r\n", "\n", regex=False).str.replace("\r", "\n",
+                                                                         regex=False)
+        starts = text.str.match(r"[=+\-@\t\n]").fillna(False).to_numpy(dtype=bool)
+        # a number written as text ("-250") is no formula: only text that is not a number
+        risky = starts & pd.to_numeric(text.where(starts), errors="coerce").isna().to_numpy()
+        if risky.any() or cr.any():
+            out[col] = s.astype(object).where(~(risky | cr), text.where(~risky, "'" + text))
+    return out

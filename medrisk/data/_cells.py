@@ -249,7 +249,7 @@ _NULLS_KEEP_WU = pa.array([w for w in _word_variants(NULL_WORDS) if w != "无"],
 
 
 def _clean(arr: pa.Array, nulls: pa.Array = _NULLS) -> pa.Array:
-    """NFKC (non-ASCII cells only), trim, unwrap ``="..."``, null words to null."""
+    """NFKC (non-ASCII cells only), trim, unwrap ``="..."`` and ``'=...``, null words to null."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     if arr.type != _LSTR:
@@ -265,6 +265,9 @@ def _clean(arr: pa.Array, nulls: pa.Array = _NULLS) -> pa.Array:
     if pc.any(formula).as_py():  # ="00123": Excel's way of keeping text in a CSV
         sub = pc.replace_substring_regex(arr.filter(formula), r'^="(.*)"$', r"\1")
         arr = pc.utf8_trim_whitespace(pc.replace_with_mask(arr, formula, sub))
+    quoted = pc.fill_null(pc.match_substring_regex(arr, r"^'[=+\-@]"), False)
+    if pc.any(quoted).as_py():  # '=...: a spreadsheet's text marker (medrisk's exports write it)
+        arr = pc.replace_with_mask(arr, quoted, pc.utf8_slice_codeunits(arr.filter(quoted), 1))
     empty = pc.or_(pc.equal(pc.binary_length(arr), 0), pc.is_in(arr, value_set=nulls))
     return pc.if_else(pc.fill_null(empty, True), pa.scalar(None, _LSTR), arr)
 

@@ -41,6 +41,7 @@ from medrisk.data._schemas import (
 )
 from medrisk.data._vocabulary import TABLE_ALIASES, match_columns, normalize_header
 from medrisk.exceptions import ParamsError, SourceError
+from medrisk.kernel import spreadsheet_safe
 
 __all__ = ["read_mapping", "write_tables", "RawTable"]
 
@@ -499,6 +500,7 @@ def write_tables(
                 frame[col] = _fen_to_text(frame[col])
             for col in dates:
                 frame[col] = frame[col].dt.strftime("%Y-%m-%d").fillna("")
+            frame = spreadsheet_safe(frame)  # people open these too; load_ledger undoes it
             if fmt == "csv":
                 frame.to_csv(path, index=False, encoding="utf-8")
             else:

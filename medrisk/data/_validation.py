@@ -34,7 +34,7 @@ from medrisk.data._parsing import parse_column
 from medrisk.data._schemas import RELATIONS, REQUIRED_TABLES, SCHEMAS, TABLE_ORDER, required_columns
 from medrisk.data._vocabulary import match_columns
 from medrisk.exceptions import MissingColumnsError, MissingTableError, SourceError, ValidationError
-from medrisk.kernel import yuan
+from medrisk.kernel import spreadsheet_safe, yuan
 
 __all__ = ["validate_frames", "Failures"]
 
@@ -428,7 +428,7 @@ def _report(states: dict[str, _TableState], quarantine_dir: Path | None) -> Load
                     }
                 )
                 out = pd.concat([out, body.iloc[pos].reset_index(drop=True)], axis=1)
-                out.to_csv(path, index=False, encoding="utf-8-sig")
+                spreadsheet_safe(out).to_csv(path, index=False, encoding="utf-8-sig")
                 tr.quarantine_file = str(path)
             elif path.exists():
                 path.unlink()  # stale: this table is clean now

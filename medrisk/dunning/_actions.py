@@ -55,7 +55,7 @@ from medrisk.dunning._priority import (
 )
 from medrisk.dunning._worklists import _dates
 from medrisk.exceptions import ParamsError, SchemaError
-from medrisk.kernel import yuan_array
+from medrisk.kernel import spreadsheet_safe, yuan_array
 from medrisk.receivables import allocations_of, open_items
 
 __all__ = [
@@ -467,8 +467,8 @@ def write_actions_csv(actions: pd.DataFrame, path: str | Path, append: bool = Tr
             raise SchemaError(f"{path} has columns {header}; expected the collection_actions "
                               f"columns {ACTION_COLUMNS}.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(path, mode="a" if exists else "w", header=not exists, index=False,
-               encoding="utf-8")
+    spreadsheet_safe(out).to_csv(path, mode="a" if exists else "w", header=not exists,
+                                 index=False, encoding="utf-8")
     return path
 
 

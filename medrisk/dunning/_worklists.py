@@ -37,7 +37,7 @@ from medrisk.dunning._priority import (
     score_invoices,
 )
 from medrisk.exceptions import ParamsError
-from medrisk.kernel import yuan_array
+from medrisk.kernel import spreadsheet_safe, yuan_array
 from medrisk.receivables import allocations_of
 
 __all__ = [
@@ -113,13 +113,14 @@ class Worklist:
         with pd.ExcelWriter(path, engine="openpyxl") as xl:
             calls = self._export(self.calls)
             calls["as_of"] = calls["as_of"].dt.date
+            calls = spreadsheet_safe(calls)
             for cid, rows in calls.groupby("collector_id", sort=True):
                 name = _sheet_name(str(cid), used)
                 rows.drop(columns="collector_id").to_excel(xl, sheet_name=name, index=False)
             if calls.empty:
                 calls.to_excel(xl, sheet_name="calls", index=False)
-            self._export(self.invoices).to_excel(xl, sheet_name=_sheet_name("invoices", used),
-                                                 index=False)
+            spreadsheet_safe(self._export(self.invoices)).to_excel(
+                xl, sheet_name=_sheet_name("invoices", used), index=False)
         return path
 
     def to_csv(self, path: str | Path, detail: bool = False) -> Path:
@@ -136,7 +137,7 @@ class Worklist:
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        frame = self._export(self.invoices if detail else self.calls)
+        frame = spreadsheet_safe(self._export(self.invoices if detail else self.calls))
         frame.to_csv(path, index=False, encoding="utf-8-sig", float_format="%.2f")
         return path
 

@@ -117,11 +117,16 @@ def show(fig) -> None:
     fig.show()
 
 
+_NUMERIC_KINDS = ("money", "yuan", "pct", "int", "float", "float3")
+
+
 def _cell(value, kind: str, language: str = "zh") -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return "—"
     if kind == "money":
         return yuan(value, 2, symbol=False)
+    if kind == "yuan":  # an amount already in 元 (a float), shown to the fen
+        return yuan(float(value) * 100, 2, symbol=False)
     if kind == "pct":
         return f"{100 * float(value):.1f}%"
     if kind == "int":
@@ -145,7 +150,7 @@ def table(frame: pd.DataFrame, columns: Mapping[str, tuple[str, str]], language:
     ----------
     frame : DataFrame
     columns : dict
-        Column -> (label key, kind) with kind one of money (fen shown as 元),
+        Column -> (label key, kind) with kind one of money (fen shown as 元), yuan (元 shown as 元),
         pct, int, float, float3, date, text, or ``label:<prefix>`` (a code shown
         by its zh/en label ``<prefix>.<code>``, e.g. ``label:model`` turns
         ``gbm`` into 梯度提升模型; unknown codes show as they are).
@@ -162,7 +167,7 @@ def table(frame: pd.DataFrame, columns: Mapping[str, tuple[str, str]], language:
     for rec in frame.head(max_rows).itertuples(index=False):  # presentation of <= max_rows rows
         values = rec._asdict()
         cells = "".join(
-            f"<td class='{'num' if kind in ('money', 'pct', 'int', 'float', 'float3') else ''}'>"
+            f"<td class='{'num' if kind in _NUMERIC_KINDS else ''}'>"
             f"{_cell(values[col], kind, language)}</td>"
             for col, (_, kind) in columns.items()
         )

@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import subprocess
 import tempfile
 import time
@@ -177,19 +176,42 @@ def _ipc_kernel_manager() -> type:
     class IpcKernelManager(KernelManager):
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
 
+        #: The private folder this manager made for its sockets (None until it makes one).
+        _socket_dir: Path | None = None
+
         @default("ip")
         def _private_socket_prefix(self) -> str:
             # jupyter_client's default, ``kernel-ipc`` in the working directory, numbers the
             # sockets by a look for a free name: two runs at once picked the same socket
-            # ("Invalid Signature"). A private folder per kernel cannot collide.
-            return str(Path(tempfile.mkdtemp(prefix="medrisk-kernel-")) / "ipc")
+            # ("Invalid Signature"). A private folder per kernel (mode 0700) cannot collide.
+            self._socket_dir = Path(tempfile.mkdtemp(prefix="medrisk-kernel-"))
+            return str(self._socket_dir / "ipc")
 
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
             await super()._async_cleanup_resources(restart=restart)
             if not restart:
-                shutil.rmtree(Path(self.ip).parent, ignore_errors=True)
+                _remove_socket_dir(self._socket_dir)
 
     return IpcKernelManager
+
+
+def _remove_socket_dir(folder: Path | None) -> None:
+    """Remove a kernel's private socket folder: only one that mkdtemp made, and only if empty.
+
+    Never a folder given by a setting: a relative ``ip`` such as ``kernel-ipc`` has the
+    working directory (the checkout) as its parent.
+    """
+    if folder is None or not folder.name.startswith("medrisk-kernel-"):
+        return
+    if folder.parent != Path(tempfile.gettempdir()):
+        return
+    for entry in folder.iterdir():  # the kernel's own sockets: ipc-<port>
+        if entry.name.startswith("ipc-") and not entry.is_dir():
+            entry.unlink(missing_ok=True)
+    try:
+        folder.rmdir()
+    except OSError:  # something else is in it: leave it
+        pass
 
 
 def _failed_cell(executed: Path) -> int | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +41,9 @@ _TOP_KEYS = {"run", "title", "notebooks", "parameters", "overrides", "descriptio
 #: Parameters set by ``medrisk run`` itself, never by a run file.
 RUNNER_PARAMETERS = ("figures_file",)
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: A run name becomes a folder under --out: a plain name, never a path.
+_RUN_NAME = re.compile(r"[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9_.\-\u4e00-\u9fff]{0,79}")
 
 
 @dataclass
@@ -100,6 +104,8 @@ def _check_value(where: str, key: str, value: Any, declared: dict[str, Any]) -> 
         )
     if (key == "as_of" or key.endswith("_date") or key in ("start", "end")) and value != "":
         try:
+            if not _ISO_DATE.fullmatch(str(value)):  # fromisoformat also takes 2026-W44-6
+                raise ValueError(value)
             dt.date.fromisoformat(str(value))
         except ValueError:
             raise ParamsError(
@@ -202,7 +208,13 @@ def load_run(path: str | os.PathLike) -> RunSpec:
     title = data.get("title") or {}
     if isinstance(title, str):
         title = {"zh": title, "en": title}
-    return RunSpec(name=str(data.get("run") or p.stem), path=p, notebooks=list(notebooks),
+    name = str(data.get("run") or p.stem)
+    if not _RUN_NAME.fullmatch(name) or ".." in name:
+        raise ParamsError(
+            f"{p}: run must be a plain name (letters, digits, '.', '_' or '-', at most 80, "
+            f"not a path: it names the report folder); got {name!r}."
+        )
+    return RunSpec(name=name, path=p, notebooks=list(notebooks),
                    parameters=dict(params),
                    overrides={k: dict(v or {}) for k, v in overrides.items()},
                    title=dict(title))

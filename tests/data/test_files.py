@@ -237,3 +237,34 @@ def test_rows_read_equal_accepted_plus_quarantined(tmp_path_factory, rows):
         assert q["_row"].astype(int).is_unique
     assert ledger.invoices["invoice_id"].is_unique
     assert (ledger.invoices["amount"] > 0).all()
+
+
+def test_quarantine_files_write_planted_formulas_as_text_and_load_reads_them_back(tmp_path):
+    # a quarantine file is opened in Excel to fix the rows: a cell "=1+1" must not run there
+    tables = tiny_tables()
+    tables["customers"] = tables["customers"].assign(
+        name=["=1+1", "@SUM(A1)", "-2+3"], customer_type=["tertiary_hospital", "spa", "spa"])
+    write_tables(tables, tmp_path, "csv")
+    ledger = load_ledger(tmp_path)
+    assert ledger.load_report.tables["customers"].quarantined == 2
+    q = pd.read_csv(ledger.load_report.tables["customers"].quarantine_file, dtype=str)
+    assert q["name"].tolist() == ["'@SUM(A1)", "'-2+3"]
+    assert ledger.customers["name"].tolist() == ["=1+1"]  # accepted rows keep their text
+    # the loader drops the spreadsheet's text marker: a fixed file reads back as written
+    again = tmp_path / "again"
+    write_tables({**tiny_tables(), "customers": tables["customers"].assign(
+        name=["'=1+1", "'@SUM(A1)", "'-2+3"], customer_type="clinic")}, again, "csv")
+    assert load_ledger(again).customers["name"].tolist() == ["=1+1", "@SUM(A1)", "-2+3"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_written_tables_keep_formula_like_text_as_text_and_read_back_the_same(tmp_path, fmt):
+    tables = tiny_tables()
+    tables["customers"] = tables["customers"].assign(name=["=1+1", "+86 21 5555", "-x"])
+    write_tables(tables, tmp_path, fmt)
+    if fmt == "xlsx":
+        book = openpyxl.load_workbook(tmp_path / "customers.xlsx")
+        assert not [c for row in book.active.iter_rows() for c in row if c.data_type == "f"]
+    back = load_ledger(tmp_path)
+    assert back.customers["name"].tolist() == ["=1+1", "+86 21 5555", "-x"]
+    assert back.fingerprint() == Ledger.from_frames(**tables).fingerprint()

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from medrisk.data import Ledger
+from medrisk.data._cells import normalize_text
 from medrisk.data.demo import make_demo
 from medrisk.dunning import (
     ACTION_COLUMNS,
@@ -229,3 +230,11 @@ def test_on_demo_no_stage_recorded_is_issued_again_and_reruns_are_identical(demo
     assert clash.empty
     assert set(run.actions["invoice_id"]).isdisjoint(run.disputes["invoice_id"])
     assert set(run.actions["invoice_id"]).isdisjoint(run.paused["invoice_id"])
+
+
+def test_actions_csv_writes_formulas_as_text_and_reads_back_as_written(tmp_path):
+    actions = due_actions(small_ledger(), day(1)).actions.assign(actor="=HYPERLINK(\"x\")")
+    path = write_actions_csv(actions, tmp_path / "actions.csv", append=False)
+    raw = pd.read_csv(path, dtype=str)
+    assert raw["actor"].tolist() == ["'=HYPERLINK(\"x\")"]
+    assert normalize_text(raw["actor"]).tolist() == ["=HYPERLINK(\"x\")"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv as _csv
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -141,3 +143,34 @@ def test_backtest_replays_past_days_and_compares_policies(demo):
     assert len(cmp.attrs["daily"]) == 2
     with pytest.raises(ParamsError, match="horizon_days must be a whole number"):
         backtest_worklists(demo.ledger, mondays, horizon_days=0)
+
+
+PLANTED = ["=1+1", "+SUM(A1:A9)", "-2+3", "@SUM(A1)", "=HYPERLINK(\"http://x\",\"点\")",
+           "\t=1", "\r=1"]
+
+
+def test_exports_write_planted_formulas_as_text(demo, tmp_path):
+    # OWASP's CSV-injection rule: a text cell starting with = + - @ tab or CR gets a leading '
+    cust = demo.ledger.customers
+    open_ids = score_invoices(demo.ledger, AS_OF)["customer_id"].drop_duplicates()
+    planted = dict(zip(open_ids[: len(PLANTED)], PLANTED, strict=True))
+    ledger = demo.ledger.with_tables(customers=cust.assign(
+        name=cust["customer_id"].map(planted).fillna(cust["name"])))
+    wl = build_worklists(ledger, AS_OF)
+    assert set(PLANTED) <= set(wl.invoices["customer_name"])
+    path = wl.to_excel(tmp_path / "wl.xlsx")
+    book = load_workbook(path)  # not read-only: data_type tells formulas apart
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    texts = {c.value for c in cells if isinstance(c.value, str)}
+    written = {"'" + p.replace("\r", "\n") for p in PLANTED}  # a CR becomes a (quoted) LF
+    assert written <= texts
+    assert not [t for t in texts if t.startswith(("=", "+", "@")) or t.startswith("-") and
+                pd.isna(pd.to_numeric(t, errors="coerce"))]
+    for csv in (wl.to_csv(tmp_path / "wl.csv"), wl.to_csv(tmp_path / "inv.csv", detail=True)):
+        with open(csv, newline="", encoding="utf-8-sig") as fh:  # csv keeps a quoted CR
+            cells = pd.Series([c for row in _csv.reader(fh) for c in row])
+        starts = cells.str.match(r"[=+\-@\t\r]").to_numpy()
+        numbers = pd.to_numeric(cells, errors="coerce").notna().to_numpy()
+        assert not (starts & ~numbers).any(), "a text cell of the CSV could run as a formula"
+        assert written <= set(cells)

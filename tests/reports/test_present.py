@@ -79,3 +79,12 @@ def test_codes_are_shown_by_their_label_in_each_language(shown):
     assert "<td class=''>Exponential smoothing (ETS)</td>" in shown[1]
     assert "<td class=''>Each series</td>" in shown[1]
     assert "<td class=''>mystery</td>" in shown[1], "an unknown code shows as it is"
+
+
+def test_amounts_in_yuan_and_in_fen_show_the_same_text(shown):
+    # collection_pay gives sales in 元: shown as fen they were 100 times too small
+    f = pd.DataFrame({"fen": [304_763_981, 250], "yuan": [3_047_639.81, 2.5]})
+    present.table(f, {"fen": ("open_amount", "money"), "yuan": ("open_amount", "yuan")}, "en")
+    html = shown[0]
+    assert html.count("<td class='num'>3,047,639.81</td>") == 2
+    assert html.count("<td class='num'>2.50</td>") == 2

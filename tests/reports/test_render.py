@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from medrisk import receivables as K
 from medrisk import receivables as R
 from medrisk import receivables as Rk
-from medrisk.config import PARAMS_DIR
+from medrisk.config import PARAMS_DIR, PROJ_ROOT
 from medrisk.data import load_ledger
 from medrisk.data.demo import write_demo
 from medrisk.reports import load_run, render, run
@@ -293,3 +294,42 @@ def test_expiry_figures_match_the_package(rendered, demo_dir, path, nb):
     assert (result.figures["expected_unsold_value"]["value"]
             == int(report.batches["expected_unsold_value"].sum()))
     assert result.figures["blocked_batches"]["value"] == len(report.blocked)
+
+
+_RUN_IN_A_PROCESS = """
+import sys
+from pathlib import Path
+from medrisk.reports import _runs, run
+_runs.NOTEBOOKS_DIR = Path(sys.argv[1])
+result = run(sys.argv[2], out=sys.argv[3], progress=False)
+print([n.error for n in result.notebooks])
+sys.exit(0 if result.ok else 1)
+"""
+
+
+def test_two_runs_at_once_from_one_checkout_have_no_kernel_errors(tmp_path):
+    # kernels used to share socket names in the checkout root: one of three pairs of runs
+    # failed with "Invalid Signature"; now each kernel has a private folder of its own
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    for i in range(3):
+        _tiny_notebook(nbdir / f"0{i}-ok.ipynb",
+                       f"record = present.Recorder(figures_file, '0{i}-ok')\nrecord('n', {i})")
+    before = set(PROJ_ROOT.iterdir())
+    procs = []
+    for k in range(2):
+        run_file = tmp_path / f"r{k}.yaml"
+        run_file.write_text(f"run: par{k}\nnotebooks: [00-ok, 01-ok, 02-ok]\n"
+                            "parameters: {as_of: '2026-10-31', language: en}\n")
+        procs.append(subprocess.Popen(
+            [sys.executable, "-c", _RUN_IN_A_PROCESS, str(nbdir), str(run_file),
+             str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert not any("Invalid Signature" in o for o in outputs), outputs
+    assert not list(PROJ_ROOT.glob("kernel-ipc*")), "no socket files left in the checkout"
+    assert before <= set(PROJ_ROOT.iterdir()), "the checkout is untouched"
+    for k in range(2):
+        figures = json.loads((tmp_path / "out" / f"par{k}" / "2026-10-31" / "_figures" /
+                              "02-ok.json").read_text(encoding="utf-8"))
+        assert figures["figures"]["n"]["value"] == 2

@@ -68,6 +68,9 @@ BASE = "run: t\nnotebooks: [10-receivables]\nparameters:\n"
          r"run.yaml: parameters: unknown parameter 'langauge'.*Did you mean 'language'"),
         ("  as_of: '2026-10-31'\n  top_n: ten\n", r"'top_n' must be of type int.*got 'ten'"),
         ("  as_of: '2026-13-01'\n", r"'as_of' must be a date written YYYY-MM-DD; got '2026-13-01'"),
+        # Python's date.fromisoformat takes ISO weeks and basic dates; a run file may not
+        ("  as_of: '2026-W44-6'\n", r"'as_of' must be a date written YYYY-MM-DD; got '2026-W44-6'"),
+        ("  as_of: '20261031'\n", r"'as_of' must be a date written YYYY-MM-DD; got '20261031'"),
         ("  as_of: '2026-10-31'\n  figures_file: x.json\n",
          r"'figures_file' is set by `medrisk run`"),
         # warning thresholds are in params/warnings.yaml (warnings_file), not in run files
@@ -108,3 +111,19 @@ def test_overrides_are_checked_per_notebook(tmp_path):
     with pytest.raises(ParamsError, match=r"overrides.10-receivables: unknown parameter 'topn'"):
         load_run(write(tmp_path, BASE + "  as_of: '2026-10-31'\n"
                                         "overrides:\n  10-receivables: {topn: 3}\n"))
+
+
+@pytest.mark.parametrize("name", ["../../x", "/tmp/evil", "a/b", "..", "a\\b", "", " x", "x" * 81])
+def test_a_run_name_is_a_plain_name_never_a_path(tmp_path, name):
+    # the run name is the report folder under --out: a path would write outside it
+    text = BASE.replace("run: t", f"run: {name!r}") + "  as_of: '2026-10-31'\n"
+    if name == "":
+        text = text.replace("run: ''", "run: '/'")
+    with pytest.raises(ParamsError, match=r"run must be a plain name .* got"):
+        load_run(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("name", ["monthly-management", "weekly_2026.11", "华东月报"])
+def test_plain_run_names_are_accepted(tmp_path, name):
+    text = BASE.replace("run: t", f"run: {name}") + "  as_of: '2026-10-31'\n"
+    assert load_run(write(tmp_path, text)).name == name
