@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode
 
 import pandas as pd
 from ruamel.yaml import YAML
@@ -256,12 +257,36 @@ def _connect_url(source: str | None, settings: DatabaseSettings):
     return url, secrets
 
 
-def _engine(url):
+def _sqlite_read_only(url):
+    """Return a connect function that opens the SQLite file of ``url`` read-only."""
+    db = url.database or ""
+    if not db or db == ":memory:":
+        raise SourceError(f"{mask_url(url)}: an in-memory SQLite database holds no company data; "
+                          "give a file, e.g. sqlite:///data/erp.db.")
+    path, _, query = db.removeprefix("file:").partition("?")
+    params = [(k, v) for k, v in parse_qsl(query) if k != "mode"] + [("mode", "ro")]
+    target = f"file:{quote(path)}?{urlencode(params)}"
+    return lambda: sqlite3.connect(target, uri=True, check_same_thread=False)
+
+
+def _engine(url, read_only: bool = False):
+    """Return a SQLAlchemy engine for ``url``; with ``read_only``, every session is read-only.
+
+    PostgreSQL sessions start with ``default_transaction_read_only`` on, so every
+    transaction, including one begun after a smuggled ``COMMIT``, refuses to write.
+    SQLite files are opened with ``mode=ro`` (whatever mode a ``file:`` URI asks for), so
+    nothing can be written and no file is created.
+    """
     import sqlalchemy as sa
 
     kwargs: dict[str, Any] = {}
     if url.get_backend_name() == "postgresql":
         kwargs["connect_args"] = {"connect_timeout": 15, "application_name": "medrisk"}
+        if read_only:
+            kwargs["connect_args"]["options"] = "-c default_transaction_read_only=on"
+    elif url.get_backend_name() == "sqlite" and read_only:
+        kwargs["creator"] = _sqlite_read_only(url)
+        url = url.set(query={})  # the creator opens the file; the URL's options are in it
     try:
         return sa.create_engine(url, **kwargs)
     except sa.exc.NoSuchModuleError:

@@ -88,6 +88,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -173,6 +174,62 @@ def _strip_query(query: str) -> str:
     return query.strip().rstrip(";").strip()
 
 
+#: Words that change a database (or a session); a mapping query may hold none of them.
+_WRITE_WORDS = frozenset("""insert update delete merge upsert replace create drop alter truncate
+    grant revoke copy call do execute exec vacuum analyze commit rollback begin savepoint release
+    set reset lock refresh cluster reindex comment import load attach detach pragma""".split())
+_QUERY_TOKEN = re.compile(r"""
+    (?P<single>'(?:[^']|'')*')            # 'text', '' inside
+  | (?P<double>"(?:[^"]|"")*")            # "identifier"
+  | (?P<line>--[^\n]*)                    # -- comment
+  | (?P<block>/\*.*?\*/)                   # /* comment */
+  | (?P<dollar>\$(?P<tag>[A-Za-z_]*)\$.*?\$(?P=tag)\$)   # $$ text $$ (PostgreSQL)
+  | (?P<open>\()|(?P<close>\))|(?P<semi>;)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
+  | (?P<unclosed>['"]|/\*|\$[A-Za-z_]*\$)
+""", re.VERBOSE | re.DOTALL)
+
+
+def _check_query(query: str, where: str) -> str:
+    """Return ``query`` when it is one read-only SELECT (or WITH ... SELECT); else refuse it.
+
+    The query is read as SQL tokens (strings, quoted names and comments skipped): it
+    must start with SELECT or WITH, keep its parentheses balanced (a ``)`` that closes
+    more than it opened would escape the sub-query medrisk wraps it in), hold no ``;``
+    and none of the words that write (:data:`_WRITE_WORDS`). The session that runs it is
+    read-only as well (see :func:`medrisk.data.db._connect._engine`).
+    """
+    text = _strip_query(query)
+    depth, words = 0, []
+    for m in _QUERY_TOKEN.finditer(text):
+        kind = m.lastgroup if m.lastgroup != "tag" else "dollar"
+        if kind == "unclosed":
+            raise ParamsError(f"{where}: the query has an unclosed quote or comment at "
+                              f"{m.start()}: {text[m.start():m.start() + 30]!r}.")
+        if kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+            if depth < 0:
+                raise ParamsError(f"{where}: the query closes a parenthesis it never opened "
+                                  f"(at {m.start()}); write one SELECT statement.")
+        elif kind == "semi":
+            raise ParamsError(f"{where}: the query holds more than one statement (';' at "
+                              f"{m.start()}); write one SELECT statement.")
+        elif kind == "word":
+            words.append(m.group("word").lower())
+    if depth:
+        raise ParamsError(f"{where}: the query leaves {depth} parenthesis open.")
+    if not words or words[0] not in ("select", "with"):
+        raise ParamsError(f"{where}: the query must be one SELECT (or WITH ... SELECT) "
+                          f"statement; it starts with {(words or [''])[0].upper()!r}.")
+    bad = sorted(set(words) & _WRITE_WORDS)
+    if bad:
+        raise ParamsError(f"{where}: the query may only read; it holds {bad[0].upper()!r}. "
+                          "medrisk reads a database, it never changes one.")
+    return text
+
+
 def _plan(conn, url_text: str, settings: DatabaseSettings, entries: dict[str, dict],
           secrets: list[str]) -> dict[str, _Source]:
     """Find every canonical table in the database and the columns to read."""
@@ -200,7 +257,7 @@ def _plan(conn, url_text: str, settings: DatabaseSettings, entries: dict[str, di
         _check_entry(table, entry, where)
         user_cols = dict(entry.get("columns") or {})
         if "query" in entry:
-            query = _strip_query(entry["query"])
+            query = _check_query(entry["query"], f"{where}: tables.{table}.query")
             probe = sa.select(sa.text("*")).select_from(
                 sa.text(query).columns().subquery("medrisk_probe")).where(sa.false())
             try:
@@ -566,7 +623,7 @@ def load_ledger_from_db(
             and sa_url.database != ":memory:" and not sa_url.database.startswith("file:")
             and not Path(sa_url.database).exists()):
         raise SourceError(f"{shown}: the SQLite file {sa_url.database} does not exist.")
-    engine = _engine(sa_url)
+    engine = _engine(sa_url, read_only=True)
     read_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     try:
         try:
