@@ -1,4 +1,4 @@
-"""A database source is only ever read (audit, issue 17 finding 2): refused queries, read-only sessions.
+"""A database source is only ever read (issue 17, finding 2): refused queries, read-only sessions.
 
 Run against SQLite and the real PostgreSQL server the tests start (tests/db_fixtures.py).
 """
