@@ -191,14 +191,18 @@ def read_card(path) -> dict:
     """
     card_file = _card_path(Path(path))
     try:
-        return json.loads(card_file.read_text(encoding="utf-8"))
+        card = json.loads(card_file.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ModelFileError(
             f"No model card {card_file} next to {path}; refusing to load a model "
             "whose training data and versions are unknown."
         ) from exc
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"Model card {card_file} is not valid JSON: {exc}.") from exc
+    if not isinstance(card, dict):
+        raise ModelFileError(f"Model card {card_file} must be a JSON object (the card that "
+                             f"save_model writes); got a {type(card).__name__}.")
+    return card
 
 
 def _major_minor(v: str) -> tuple[str, ...]:
@@ -258,7 +262,12 @@ def load_model(path, *, on_version_mismatch: str = "error", trusted=None):
         )
     data = _with_current_modules(path)
     allowed = set(TRUSTED_TYPES) | set(trusted or ())
-    untrusted = sio.get_untrusted_types(data=data)
+    try:
+        untrusted = sio.get_untrusted_types(data=data)
+    except (ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:  # JSONDecodeError too
+        raise ModelFileError(f"{path} is not a readable medrisk model file (its schema.json "
+                             f"does not parse: {exc}). Save models with "
+                             "medrisk.credit.save_model.") from exc
     refused = sorted(set(untrusted) - allowed)
     if refused:
         raise ModelFileError(
@@ -266,7 +275,11 @@ def load_model(path, *, on_version_mismatch: str = "error", trusted=None):
             "Only medrisk credit models and the scikit-learn parts they use are "
             "loaded; pass trusted=[...] only for types you have checked."
         )
-    return sio.loads(data, trusted=sorted(set(untrusted)))
+    try:
+        return sio.loads(data, trusted=sorted(set(untrusted)))
+    except (ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as exc:
+        raise ModelFileError(f"{path} could not be read as a medrisk model ({type(exc).__name__}: "
+                             f"{exc}). Save models with medrisk.credit.save_model.") from exc
 
 
 def _with_current_modules(path: Path) -> bytes:

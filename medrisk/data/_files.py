@@ -133,6 +133,9 @@ def read_mapping(mapping: str | os.PathLike | Mapping | None) -> dict[str, dict[
             "'tables' and 'database'."
         )
     tables = mapping.get("tables") or {}
+    if not isinstance(tables, Mapping):
+        raise ParamsError(f"{where}: 'tables' must be a mapping of table name to its entry "
+                          f"(tables: {{customers: {{file: 客户.xlsx}}}}); got {_kind(tables)}.")
     out: dict[str, dict[str, Any]] = {}
     for table, entry in tables.items():
         if table not in SCHEMAS:
@@ -140,6 +143,10 @@ def read_mapping(mapping: str | os.PathLike | Mapping | None) -> dict[str, dict[
                 f"{where}: tables.{table} is not a canonical table; "
                 f"possible tables are {list(TABLE_ORDER)}."
             )
+        if entry is not None and not isinstance(entry, Mapping):
+            raise ParamsError(f"{where}: tables.{table} must be a mapping with keys among "
+                              f"{sorted(_MAPPING_TABLE_KEYS)} (e.g. {{file: {entry!r}}}); "
+                              f"got {_kind(entry)}.")
         entry = dict(entry or {})
         bad = set(entry) - _MAPPING_TABLE_KEYS
         if bad:
@@ -147,7 +154,22 @@ def read_mapping(mapping: str | os.PathLike | Mapping | None) -> dict[str, dict[
                 f"{where}: tables.{table} has unknown key(s) {sorted(bad)}; "
                 f"allowed keys are {sorted(_MAPPING_TABLE_KEYS)}."
             )
+        for key in ("file", "sheet", "query", "table"):
+            if key in entry and not isinstance(entry[key], str | int) or isinstance(
+                    entry.get(key), bool):
+                raise ParamsError(f"{where}: tables.{table}.{key} must be text; "
+                                  f"got {_kind(entry[key])}.")
+        if "header_row" in entry:
+            row = entry["header_row"]
+            if isinstance(row, bool) or not isinstance(row, int) or row < 1:
+                raise ParamsError(
+                    f"{where}: tables.{table}.header_row must be a whole number of 1 or more "
+                    f"(the sheet's row that holds the headers, 1 = the first); got {row!r}.")
         cols = entry.get("columns") or {}
+        if not isinstance(cols, Mapping):
+            raise ParamsError(f"{where}: tables.{table}.columns must be a mapping of the file's "
+                              f"header to a canonical column ({{客户编码: customer_id}}); "
+                              f"got {_kind(cols)}.")
         allowed = set(SCHEMAS[table].to_schema().columns)
         wrong = {src: dst for src, dst in cols.items() if dst not in allowed}
         if wrong:
@@ -156,9 +178,21 @@ def read_mapping(mapping: str | os.PathLike | Mapping | None) -> dict[str, dict[
                 f"{where}: tables.{table}.columns maps {src!r} to {dst!r}, which is not a "
                 f"column of {table}; possible columns are {sorted(allowed)}."
             )
+        seen: dict[str, str] = {}
+        for src, dst in cols.items():
+            if dst in seen:
+                raise ParamsError(
+                    f"{where}: tables.{table}.columns maps both {seen[dst]!r} and {src!r} to "
+                    f"{dst!r}; a canonical column takes one header: keep one.")
+            seen[dst] = src
         entry["columns"] = {str(k): str(v) for k, v in cols.items()}
         out[table] = entry
     return out
+
+
+def _kind(value) -> str:
+    """Describe a value for a message: ``list ['customers']``."""
+    return f"{type(value).__name__} {value!r}"[:120]
 
 
 # ---------------------------------------------------------------------------
@@ -271,11 +305,15 @@ def _find_header(cells: pd.DataFrame, table: str, user_columns: dict[str, str],
     return best
 
 
-def _split_header(cells: pd.DataFrame, table: str,
-                  entry: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
+def _split_header(cells: pd.DataFrame, table: str, entry: dict[str, Any],
+                  where: str = "") -> tuple[pd.DataFrame, np.ndarray]:
     if cells.empty:
         return pd.DataFrame(), np.array([], dtype=np.int64)
-    h = _find_header(cells, table, entry.get("columns", {}), entry.get("header_row"))
+    row = entry.get("header_row")
+    if row is not None and row > len(cells):
+        raise ParamsError(f"{where}: header_row {row} is beyond the last row ({len(cells)}) of "
+                          f"the {table} table; give the row that holds the headers.")
+    h = _find_header(cells, table, entry.get("columns", {}), row)
     header = [
         str(v).strip() if pd.notna(v) and str(v).strip() else f"_unnamed_{j}"
         for j, v in enumerate(cells.iloc[h].tolist())
@@ -380,10 +418,10 @@ def _read_file(path: Path, table: str, entry: dict[str, Any], sheet: str | None)
             # A table file with several sheets: the sheet named after the table, else the first.
             named = [s for s in sheets if _identify_table(str(s)) == table]
             sheet = named[0] if named else next(iter(sheets))
-        frame, rows = _split_header(sheets[sheet], table, entry)
+        frame, rows = _split_header(sheets[sheet], table, entry, f"{path} (sheet {sheet})")
         return [RawTable(table, frame, str(path), str(sheet), rows, cols)]
     if suffix in (".csv", ".txt"):
-        frame, rows = _split_header(_read_csv_cells(path), table, entry)
+        frame, rows = _split_header(_read_csv_cells(path), table, entry, str(path))
         return [RawTable(table, frame, str(path), None, rows, cols)]
     raise SourceError(
         f"{path}: unsupported file type {suffix!r}; use .csv, .xlsx or .parquet."

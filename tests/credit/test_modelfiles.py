@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import pickle
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -149,3 +151,37 @@ def test_drift_report(fitted):
     assert len(rep) == len(X.columns) + 1
     # counts that grow with time drift; the invoice month of a summer window does too
     assert rep.set_index("feature").loc["invoice_month", "band"] == "retrain"
+
+
+def _with_member(src, dst, name, content: bytes | None):
+    """A copy of zip ``src`` at ``dst`` with member ``name`` replaced (or dropped if None)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            if info.filename != name:
+                zout.writestr(info, zin.read(info))
+        if content is not None:
+            zout.writestr(name, content)
+
+
+@pytest.mark.parametrize("damage", ["pickle", "truncated", "empty", "bad schema", "no schema",
+                                    "card not json", "card a list"])
+def test_broken_model_files_give_a_model_file_error_not_a_traceback(tmp_path, fitted, damage):
+    ledger, _, card = fitted
+    good = save_model(card, tmp_path / "good.skops", ledger=ledger)
+    bad = tmp_path / "bad.skops"
+    (tmp_path / "bad.card.json").write_text((tmp_path / "good.card.json").read_text())
+    if damage == "pickle":
+        bad.write_bytes(pickle.dumps({"a": 1}))
+    elif damage == "truncated":
+        bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    elif damage == "empty":
+        bad.write_bytes(b"")
+    elif damage == "bad schema":
+        _with_member(good, bad, "schema.json", b"{not json")
+    elif damage == "no schema":
+        _with_member(good, bad, "schema.json", None)
+    else:
+        bad.write_bytes(good.read_bytes())
+        (tmp_path / "bad.card.json").write_text("{oops" if damage == "card not json" else "[1]")
+    with pytest.raises(ModelFileError, match=r"bad\.(skops|card\.json)"):
+        load_model(bad)

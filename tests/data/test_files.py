@@ -12,7 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medrisk import Ledger, load_ledger, write_tables
-from medrisk.exceptions import MissingColumnsError, MissingTableError, SourceError, ValidationError
+from medrisk.exceptions import (
+    MissingColumnsError,
+    MissingTableError,
+    ParamsError,
+    SourceError,
+    ValidationError,
+)
 
 CUSTOMERS_ZH = (
     "客户编码,客户名称,客户类型,信用额度,账期\n"
@@ -268,3 +274,26 @@ def test_written_tables_keep_formula_like_text_as_text_and_read_back_the_same(tm
     back = load_ledger(tmp_path)
     assert back.customers["name"].tolist() == ["=1+1", "+86 21 5555", "-x"]
     assert back.fingerprint() == Ledger.from_frames(**tables).fingerprint()
+
+
+@pytest.mark.parametrize("tables, message", [
+    (["customers"], r"'tables' must be a mapping .* got list \['customers'\]"),
+    ({"customers": "customers.csv"}, r"tables.customers must be a mapping .* got str"),
+    ({"customers": {"file": "customers.csv", "columns": ["name"]}},
+     r"tables.customers.columns must be a mapping .* got list"),
+    ({"customers": {"file": "customers.csv", "columns": {"a": "customer_id",
+                                                          "b": "customer_id"}}},
+     r"maps both 'a' and 'b' to 'customer_id'"),
+    ({"customers": {"file": "customers.csv", "header_row": "abc"}},
+     r"header_row must be a whole number of 1 or more .* got 'abc'"),
+    ({"customers": {"file": "customers.csv", "header_row": 0}}, r"header_row .* got 0"),
+    ({"customers": {"file": "customers.csv", "header_row": -3}}, r"header_row .* got -3"),
+    ({"customers": {"file": "customers.csv", "header_row": True}}, r"header_row .* got True"),
+    ({"customers": {"file": "customers.csv", "header_row": 99999}},
+     r"customers.csv: header_row 99999 is beyond the last row \(4\)"),
+    ({"customers": {"file": ["a.csv"]}}, r"tables.customers.file must be text; got list"),
+])
+def test_mapping_mistakes_are_errors_naming_the_key_not_tracebacks(tmp_path, tables, message):
+    write_tables(tiny_tables(), tmp_path, "csv")
+    with pytest.raises(ParamsError, match=message):
+        load_ledger(tmp_path, {"tables": tables})
