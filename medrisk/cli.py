@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from medrisk.data import db, demo, load_ledger
-from medrisk.exceptions import MedriskError
+from medrisk.exceptions import MedriskError, mask_secrets
 from medrisk.reports import run
 
 app = typer.Typer(
@@ -19,7 +19,7 @@ app = typer.Typer(
 
 
 def _fail(exc: Exception, code: int = 2) -> None:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    typer.secho(f"error: {mask_secrets(str(exc))}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
 
 

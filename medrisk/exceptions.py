@@ -7,7 +7,10 @@ do not know medrisk.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
+    "mask_secrets",
     "MedriskError",
     "SourceError",
     "SchemaError",
@@ -19,8 +22,35 @@ __all__ = [
 ]
 
 
+#: ``scheme://user:password@`` and ``password=...`` (a libpq DSN, a query string).
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@'\"]*:)[^\s@'\"]*(?=@)")
+_KEY_PASSWORD = re.compile(
+    r"(?P<head>(?:password|passwd|pwd|secret|token)(?!_env)\w*[\"']?\s*[=:]\s*[\"']?)"
+    r"(?!\*\*\*)[^\s&;,'\"]+", re.IGNORECASE)
+
+
+def mask_secrets(text: str) -> str:
+    """Return ``text`` with every password in a URL or ``password=`` pair replaced by ``***``.
+
+    The one masking function for what medrisk shows or stores: error messages (every
+    :class:`MedriskError` passes through it), run manifests and the command line.
+
+    Examples
+    --------
+    >>> mask_secrets("cannot connect to postgresql+psycopg://ar:S3cret@db:5432/erp")
+    'cannot connect to postgresql+psycopg://ar:***@db:5432/erp'
+    >>> mask_secrets("host=db password=S3cret dbname=erp")
+    'host=db password=*** dbname=erp'
+    """
+    text = _URL_PASSWORD.sub(lambda m: m.group("head") + "***", str(text))
+    return _KEY_PASSWORD.sub(lambda m: m.group("head") + "***", text)
+
+
 class MedriskError(Exception):
-    """Root of every error medrisk raises on purpose."""
+    """Root of every error medrisk raises on purpose; its message never shows a password."""
+
+    def __str__(self) -> str:
+        return mask_secrets(super().__str__())
 
 
 class SourceError(MedriskError, OSError):
@@ -54,7 +84,7 @@ class MissingColumnsError(SchemaError, KeyError):
         super().__init__(str(self))
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
-        return (
+        return mask_secrets(
             f"{self.source}: table '{self.table}' lacks required column(s) "
             f"{', '.join(self.missing)}. "
             f"Headers found: {', '.join(map(str, self.found)) or '(none)'}. "
@@ -126,7 +156,8 @@ class ValidationError(MedriskError, ValueError):
             where += f", row {self.row}"
         if self.column:
             where += f", column '{self.column}'"
-        return f"{where} (table '{self.table}'): got {self.value!r}; expected {self.expected}."
+        return mask_secrets(
+            f"{where} (table '{self.table}'): got {self.value!r}; expected {self.expected}.")
 
 
 class ParamsError(MedriskError, ValueError):

@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from medrisk.config import NOTEBOOKS_DIR
-from medrisk.exceptions import ParamsError
+from medrisk.exceptions import ParamsError, mask_secrets
 
 __all__ = ["RunSpec", "load_run", "notebook_parameters", "notebook_path", "check_parameters"]
 
@@ -111,11 +112,26 @@ def _check_value(where: str, key: str, value: Any, declared: dict[str, Any]) -> 
             raise ParamsError(
                 f"{where}: '{key}' must be a date written YYYY-MM-DD; got {value!r}."
             ) from None
+    if isinstance(value, str) and "://" in value and _has_password(value):
+        raise ParamsError(
+            f"{where}: '{key}' is a URL with a password ({mask_secrets(value)}). Passwords never "
+            "go in run files or on the command line: remove it from the URL and name an "
+            "environment variable in the mapping file's database section instead "
+            "(password_env: MEDRISK_DB_PASSWORD)."
+        )
     if any(w in key.lower() for w in _SECRET_WORDS):
         raise ParamsError(
             f"{where}: '{key}' looks like a secret. Secrets never go in parameter files: "
             "name an environment variable instead (for example password_env: MEDRISK_DB_PASSWORD)."
         )
+
+
+def _has_password(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.password is not None or "password=" in parts.query.lower()
+    except ValueError:  # not a URL after all (a port that is no number ...)
+        return mask_secrets(url) != url
 
 
 def check_parameters(where: str, notebooks: list[str], params: dict[str, Any],
