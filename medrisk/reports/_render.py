@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from medrisk import __version__
 from medrisk.config import PROJ_ROOT, REPORTS_DIR, resolve_path
-from medrisk.exceptions import ParamsError
+from medrisk.exceptions import ParamsError, mask_secrets
 from medrisk.i18n import date_text, t
 from medrisk.reports._runs import check_parameters, load_run, notebook_path
 
@@ -320,7 +320,7 @@ def _write_manifest(spec, out_dir: Path, results: list[NotebookResult], started)
         ],
     }
     path = out_dir / "manifest.json"
-    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str),
+    path.write_text(mask_secrets(json.dumps(manifest, ensure_ascii=False, indent=1, default=str)),
                     encoding="utf-8")
     return path
 
