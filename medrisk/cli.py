@@ -9,7 +9,7 @@ import typer
 
 from medrisk.data import db, demo, load_ledger
 from medrisk.exceptions import MedriskError, mask_secrets
-from medrisk.reports import run
+from medrisk.reports import RunInterrupted, run
 
 app = typer.Typer(
     add_completion=False,
@@ -100,12 +100,18 @@ def run_cmd(
 
     Exits 0 when every report was made, 1 when a notebook failed (the others
     still run; the index says which), 2 when the run could not start (bad
-    parameters, missing data).
+    parameters, missing data, another run writing the same folder), 143 when
+    stopped by SIGTERM and 130 by Ctrl-C (then nothing is published).
     """
     try:
         result = run(params, as_of=as_of, data=data, out=out)
     except MedriskError as exc:
         _fail(exc)
+    except RunInterrupted as exc:
+        code = 143 if exc.signal_name == "SIGTERM" else 130
+        typer.secho(f"run stopped by {exc.signal_name}: nothing was published; the reports "
+                    "that were there before are unchanged.", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code) from None
     for nb in result.notebooks:
         state = "ok" if nb.ok else f"FAILED at cell {nb.failed_cell}: {nb.error}"
         typer.echo(f"  {nb.notebook:<28} {nb.seconds:7.1f} s  {state}")

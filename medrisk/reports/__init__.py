@@ -57,6 +57,7 @@ from medrisk.reports._present import (
 )
 from medrisk.reports._render import (
     NotebookResult,
+    RunInterrupted,
     RunResult,
     code_version,
     render,
@@ -128,6 +129,7 @@ __all__ = [
     "run",
     "NotebookResult",
     "RunResult",
+    "RunInterrupted",
     "code_version",
     "to_html",
     "RunSpec",

@@ -13,14 +13,18 @@ script that would come from a CDN (require.js, MathJax, mermaid) is removed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
 import os
 import platform
 import re
+import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -29,13 +33,14 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from medrisk import __version__
 from medrisk.config import PROJ_ROOT, REPORTS_DIR, resolve_path
 from medrisk.exceptions import ParamsError, mask_secrets
 from medrisk.i18n import date_text, t
+from medrisk.kernel import VERSION as __version__
 from medrisk.reports._runs import check_parameters, load_run, notebook_path
 
-__all__ = ["render", "run", "NotebookResult", "RunResult", "code_version", "to_html"]
+__all__ = ["render", "run", "NotebookResult", "RunResult", "RunInterrupted", "code_version",
+           "to_html"]
 
 #: Cells with this tag are for analysts in JupyterLab, not for the HTML report.
 HIDE_TAG = "report-hide"
@@ -264,25 +269,146 @@ def run(run_file: str | os.PathLike, *, as_of: str | None = None, data: str | No
     run_as_of = str(spec.parameters.get("as_of", ""))
     if not run_as_of:
         raise ParamsError(f"{spec.path}: 'as_of' is needed (in parameters or as --as-of).")
-    out_dir = Path(out or REPORTS_DIR) / spec.name / run_as_of
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(out or REPORTS_DIR).absolute() / spec.name / run_as_of
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now(dt.UTC)
     results: list[NotebookResult] = []
     notebooks = spec.notebooks
-    bar = None
-    if progress:
-        bar = tqdm(notebooks, desc=f"{spec.name} {run_as_of}", unit="report")
-    for nb in notebooks:
-        if bar is not None:
-            bar.set_postfix_str(nb)
-        results.append(render(nb, spec.parameters_for(nb), out_dir))
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    manifest = _write_manifest(spec, out_dir, results, started)
-    index = _write_index(spec, out_dir, results)
-    return RunResult(spec.name, run_as_of, out_dir, index, manifest, results)
+    with _run_lock(out_dir, spec), _signals_stop_the_run():
+        work = _work_dir(out_dir)
+        try:
+            bar = None
+            if progress:
+                bar = tqdm(notebooks, desc=f"{spec.name} {run_as_of}", unit="report")
+            for nb in notebooks:
+                if bar is not None:
+                    bar.set_postfix_str(nb)
+                results.append(render(nb, spec.parameters_for(nb), work))
+                if bar is not None:
+                    bar.update(1)
+            if bar is not None:
+                bar.close()
+            for r in results:  # the paths the reports will have once published
+                r.html = r.html and str(out_dir / Path(r.html).relative_to(work))
+                r.executed = r.executed and str(out_dir / Path(r.executed).relative_to(work))
+            _write_manifest(spec, work, results, started)
+            _write_index(spec, work, results)
+            _publish(work, out_dir)
+        finally:
+            _remove_work_dir(work, out_dir)
+    return RunResult(spec.name, run_as_of, out_dir, out_dir / "index.html",
+                     out_dir / "manifest.json", results)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by SIGTERM or Ctrl-C; nothing was published.
+
+    A KeyboardInterrupt, not an Exception, so that nothing on the way swallows it.
+    """
+
+    def __init__(self, signal_name: str):
+        self.signal_name = signal_name
+        super().__init__(signal_name)
+
+
+@contextlib.contextmanager
+def _signals_stop_the_run():
+    """Turn SIGTERM into :class:`RunInterrupted` while the run works (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise RunInterrupted(signal.Signals(signum).name)
+
+    before = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, RunInterrupted):
+            raise
+        raise RunInterrupted("SIGINT") from exc
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def _lock_path(out_dir: Path) -> Path:
+    return out_dir.parent / f".{out_dir.name}.lock"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _run_lock(out_dir: Path, spec):
+    """Hold ``.<as_of>.lock`` beside the report folder while a run writes it."""
+    lock = _lock_path(out_dir)
+    me = {"pid": os.getpid(), "run": spec.name, "run_file": str(spec.path),
+          "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            try:
+                holder = json.loads(lock.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                holder = {}
+            if isinstance(holder.get("pid"), int) and not _pid_alive(holder["pid"]):
+                lock.unlink(missing_ok=True)  # left by a run that was killed: take it over
+                continue
+            raise ParamsError(
+                f"Another run is writing {out_dir}: {holder.get('run', '?')} "
+                f"({holder.get('run_file', '?')}), process {holder.get('pid', '?')}, started "
+                f"{holder.get('started', '?')}. Wait for it to finish, or delete {lock} if that "
+                "process is gone.") from None
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(me, fh)
+        break
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _work_dir(out_dir: Path) -> Path:
+    """Make a fresh folder beside ``out_dir`` for this run; remove leftovers of killed runs."""
+    for old in out_dir.parent.glob(f".{out_dir.name}.partial-*"):
+        pid = old.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            _remove_work_dir(old, out_dir)
+    work = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    _remove_work_dir(work, out_dir)
+    work.mkdir()
+    return work
+
+
+def _remove_work_dir(work: Path, out_dir: Path) -> None:
+    """Delete a run's own work folder: only ``.<as_of>.partial-*`` or ``.old-*`` beside out_dir."""
+    name_ok = work.name.startswith((f".{out_dir.name}.partial-", f".{out_dir.name}.old-"))
+    if name_ok and work.parent == out_dir.parent and work.exists():
+        shutil.rmtree(work)
+
+
+def _publish(work: Path, out_dir: Path) -> None:
+    """Put ``work`` in place of ``out_dir`` by renames; the previous folder goes last."""
+    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+    _remove_work_dir(old, out_dir)
+    if out_dir.exists():
+        out_dir.rename(old)
+    try:
+        work.rename(out_dir)
+    except OSError:
+        if old.exists() and not out_dir.exists():
+            old.rename(out_dir)  # put the previous reports back
+        raise
+    _remove_work_dir(old, out_dir)
 
 
 def _library_versions() -> dict[str, str]:
