@@ -269,6 +269,7 @@ def run(run_file: str | os.PathLike, *, as_of: str | None = None, data: str | No
     run_as_of = str(spec.parameters.get("as_of", ""))
     if not run_as_of:
         raise ParamsError(f"{spec.path}: 'as_of' is needed (in parameters or as --as-of).")
+    _check_sources(spec)
     out_dir = Path(out or REPORTS_DIR).absolute() / spec.name / run_as_of
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now(dt.UTC)
@@ -298,6 +299,22 @@ def run(run_file: str | os.PathLike, *, as_of: str | None = None, data: str | No
             _remove_work_dir(work, out_dir)
     return RunResult(spec.name, run_as_of, out_dir, out_dir / "index.html",
                      out_dir / "manifest.json", results)
+
+
+def _check_sources(spec) -> None:
+    """Refuse a run whose data folder, workbook or mapping file is missing, before any notebook.
+
+    A database URL is checked by the notebooks' own load (it needs a connection).
+    """
+    for nb in spec.notebooks:
+        params = spec.parameters_for(nb)
+        for key in ("data", "mapping"):
+            value = str(params.get(key) or "")
+            if value and "://" not in value and not Path(resolve_path(value)).exists():
+                raise ParamsError(
+                    f"{spec.path}: {key} {value} does not exist (for {nb}). Give a folder of "
+                    "table files, an Excel workbook or a database URL; `medrisk demo-data` makes "
+                    "a demo company to try.")
 
 
 class RunInterrupted(KeyboardInterrupt):

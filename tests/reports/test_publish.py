@@ -61,6 +61,9 @@ def setup(tmp_path, monkeypatch):
     nbdir.mkdir()
     _notebook(nbdir / "00-ok.ipynb", "record = present.Recorder(figures_file, '00-ok')\n"
                                      "record('n', 1)")
+    nb = nbformat.read(nbdir / "00-ok.ipynb", as_version=4)  # it takes a data parameter too
+    nb.cells[1].source += '\ndata: str = ""  # data source'
+    nbformat.write(nb, nbdir / "00-ok.ipynb")
     _notebook(nbdir / "01-slow.ipynb", "import time\ntime.sleep(60)")
     monkeypatch.setattr(_runs, "NOTEBOOKS_DIR", nbdir)
     fast = tmp_path / "fast.yaml"
@@ -123,3 +126,15 @@ def test_a_relative_out_is_the_callers_folder_not_the_checkout(setup, tmp_path, 
     result = run(slow.with_name("fast.yaml"), out="rel", progress=False)
     assert result.out_dir == tmp_path / "rel" / "r" / "2026-10-31"
     assert (result.out_dir / "_figures" / "00-ok.json").exists()
+
+
+def test_a_missing_data_source_stops_the_run_before_any_notebook(setup, tmp_path):
+    nbdir, slow, out, folder = setup
+    before = _tree(folder)
+    missing = tmp_path / "missing.yaml"
+    missing.write_text("run: r\nnotebooks: [00-ok]\n"
+                       f"parameters: {{as_of: '2026-10-31', data: '{tmp_path / 'nowhere'}'}}\n")
+    proc = subprocess.run([sys.executable, "-c", _CLI, str(nbdir), str(missing), str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "nowhere does not exist (for 00-ok)" in proc.stderr
+    assert _tree(folder) == before
