@@ -37,6 +37,7 @@ from medrisk.config import PROJ_ROOT, REPORTS_DIR, resolve_path
 from medrisk.exceptions import ParamsError, mask_secrets
 from medrisk.i18n import date_text, t
 from medrisk.kernel import VERSION as __version__
+from medrisk.kernel import yuan
 from medrisk.reports._runs import check_parameters, load_run, notebook_path
 
 __all__ = ["render", "run", "NotebookResult", "RunResult", "RunInterrupted", "code_version",
@@ -473,7 +474,7 @@ def _figure_text(fig: dict[str, Any]) -> str:
     if v is None:
         return "—"
     if unit == "fen":
-        return f"¥{v / 100:,.0f}"
+        return yuan(v)
     if unit == "share":
         return f"{100 * v:.1f}%"
     if unit == "days":

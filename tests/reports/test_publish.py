@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
+from notebook_fixtures import tiny_notebook
 
 from medrisk.exceptions import ParamsError
 from medrisk.reports import _runs, run
@@ -35,21 +35,6 @@ app()
 """
 
 
-def _notebook(path: Path, body: str) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nb.cells = [
-        nbformat.v4.new_code_cell("from medrisk import reports as present"),
-        nbformat.v4.new_code_cell('as_of: str = "2026-10-31"  # valuation date\n'
-                                  'language: str = "en"  # zh or en\n'
-                                  'figures_file: str = ""  # set by the runner',
-                                  metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell(body),
-    ]
-    nbformat.write(nb, path)
-
-
 def _tree(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -59,12 +44,9 @@ def _tree(folder: Path) -> dict[str, str]:
 def setup(tmp_path, monkeypatch):
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
-    _notebook(nbdir / "00-ok.ipynb", "record = present.Recorder(figures_file, '00-ok')\n"
-                                     "record('n', 1)")
-    nb = nbformat.read(nbdir / "00-ok.ipynb", as_version=4)  # it takes a data parameter too
-    nb.cells[1].source += '\ndata: str = ""  # data source'
-    nbformat.write(nb, nbdir / "00-ok.ipynb")
-    _notebook(nbdir / "01-slow.ipynb", "import time\ntime.sleep(60)")
+    tiny_notebook(nbdir / "00-ok.ipynb", "record = present.Recorder(figures_file, '00-ok')\n"
+                  "record('n', 1)", extra_parameters='\ndata: str = ""  # data source')
+    tiny_notebook(nbdir / "01-slow.ipynb", "import time\ntime.sleep(60)")
     monkeypatch.setattr(_runs, "NOTEBOOKS_DIR", nbdir)
     fast = tmp_path / "fast.yaml"
     fast.write_text("run: r\nnotebooks: [00-ok]\nparameters: {as_of: '2026-10-31'}\n")

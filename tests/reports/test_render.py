@@ -8,8 +8,8 @@ import shutil
 import subprocess
 import sys
 
-import nbformat
 import pytest
+from notebook_fixtures import tiny_notebook
 
 from medrisk import receivables as K
 from medrisk import receivables as R
@@ -95,31 +95,16 @@ def test_language_parameter_switches_the_labels(rendered):
 
 
 # --- a run: index, manifest, a failing notebook does not stop the others ----------------
-def _tiny_notebook(path, body):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nb.cells = [
-        nbformat.v4.new_code_cell("from medrisk import reports as present"),
-        nbformat.v4.new_code_cell('as_of: str = "2026-10-31"  # valuation date\n'
-                                  'language: str = "en"  # zh or en\n'
-                                  'figures_file: str = ""  # set by the runner',
-                                  metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell(body),
-    ]
-    nbformat.write(nb, path)
-
-
 def test_run_writes_index_and_manifest_and_survives_a_failing_notebook(tmp_path, monkeypatch):
     from medrisk.reports import _runs as runs
 
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
-    _tiny_notebook(nbdir / "01-ok.ipynb",
+    tiny_notebook(nbdir / "01-ok.ipynb",
                    "record = present.Recorder(figures_file, '01-ok')\n"
                    "record.context(data_fingerprint='abc')\nrecord('open_ar', 12345, unit='fen')")
-    _tiny_notebook(nbdir / "02-broken.ipynb", "x = 1\nraise ValueError('no data for this region')")
-    _tiny_notebook(nbdir / "03-after.ipynb",
+    tiny_notebook(nbdir / "02-broken.ipynb", "x = 1\nraise ValueError('no data for this region')")
+    tiny_notebook(nbdir / "03-after.ipynb",
                    "record = present.Recorder(figures_file, '03-after')\n"
                    "record('n', 3, unit='count')")
     monkeypatch.setattr(runs, "NOTEBOOKS_DIR", nbdir)
@@ -153,7 +138,7 @@ def test_cli_run_exits_non_zero_when_a_notebook_fails(tmp_path, monkeypatch):
 
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
-    _tiny_notebook(nbdir / "02-broken.ipynb", "raise ValueError('boom')")
+    tiny_notebook(nbdir / "02-broken.ipynb", "raise ValueError('boom')")
     monkeypatch.setattr(runs, "NOTEBOOKS_DIR", nbdir)
     run_file = tmp_path / "r.yaml"
     run_file.write_text("run: tiny\nnotebooks: [02-broken]\nparameters: {as_of: '2026-10-31'}\n")
@@ -313,7 +298,7 @@ def test_two_runs_at_once_from_one_checkout_have_no_kernel_errors(tmp_path):
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
     for i in range(3):
-        _tiny_notebook(nbdir / f"0{i}-ok.ipynb",
+        tiny_notebook(nbdir / f"0{i}-ok.ipynb",
                        f"record = present.Recorder(figures_file, '0{i}-ok')\nrecord('n', {i})")
     before = set(PROJ_ROOT.iterdir())
     procs = []

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from medrisk.kernel import SPRING_FESTIVAL
+
 # ---------------------------------------------------------------------------
 # Vocabulary
 # ---------------------------------------------------------------------------
@@ -112,16 +114,7 @@ WAREHOUSE_SHARE = np.array([0.4, 0.25, 0.2, 0.15])
 PAYMENT_METHODS: tuple[str, ...] = ("银行转账", "承兑汇票", "支票")
 
 #: Spring Festival (春节) dates, for the January/February dip and the cash squeeze.
-LUNAR_NEW_YEAR: tuple[str, ...] = (
-    "2000-02-05", "2001-01-24", "2002-02-12", "2003-02-01", "2004-01-22", "2005-02-09",
-    "2006-01-29", "2007-02-18", "2008-02-07", "2009-01-26", "2010-02-14", "2011-02-03",
-    "2012-01-23", "2013-02-10", "2014-01-31", "2015-02-19", "2016-02-08", "2017-01-28",
-    "2018-02-16", "2019-02-05", "2020-01-25", "2021-02-12", "2022-02-01", "2023-01-22",
-    "2024-02-10", "2025-01-29", "2026-02-17", "2027-02-06", "2028-01-26", "2029-02-13",
-    "2030-02-03", "2031-01-23", "2032-02-11", "2033-01-31", "2034-02-19", "2035-02-08",
-    "2036-01-28", "2037-02-15", "2038-02-04", "2039-01-24", "2040-02-12",
-)
-LNY_DAYS = np.array(LUNAR_NEW_YEAR, dtype="datetime64[D]").astype(np.int64)
+LNY_DAYS = np.array(SPRING_FESTIVAL, dtype="datetime64[D]").astype(np.int64)
 
 #: Sales seasonality: month factor (Jan..Dec), the year-end push is strongest.
 MONTH_FACTOR = np.array([1.0, 0.95, 1.08, 0.95, 0.97, 1.10, 0.95, 0.95, 1.10, 0.93, 1.05, 1.45])
