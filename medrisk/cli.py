@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from medrisk.data import db, demo, load_ledger
-from medrisk.exceptions import MedriskError, mask_secrets
+from medrisk.exceptions import MedriskError, ParamsError, mask_secrets
 from medrisk.reports import RunInterrupted, run
 
 app = typer.Typer(
@@ -30,7 +30,8 @@ def demo_data(
                                   "--to-db is given)."),
     invoices: int = typer.Option(20_000, "--invoices", min=100, help="Number of invoices."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same files."),
-    fmt: str = typer.Option("parquet", "--format", help="parquet, csv or xlsx."),
+    fmt: str = typer.Option(None, "--format",
+                            help="parquet, csv or xlsx (default parquet; csv with --shape)."),
     end: str = typer.Option("2026-10-31", "--end", help="Extract date: nothing is dated after it."),
     to_db: str = typer.Option(None, "--to-db", metavar="URL",
                               help="Also (or only, without --out) write the tables into this "
@@ -40,13 +41,26 @@ def demo_data(
     password_env: str = typer.Option(None, "--password-env", metavar="NAME",
                                      help="Environment variable holding the database password."),
     schema: str = typer.Option(None, "--schema", help="Database schema to write into."),
+    shape: str = typer.Option(None, "--shape",
+                              help="Write the demo cut to the shape of a real first export "
+                                   "instead: " + ", ".join(demo.SHAPES) + " (CSV unless "
+                                   "--format says otherwise)."),
 ) -> None:
     """Write a demo medical-device company as files load_ledger reads, or into a database."""
     if out is None and to_db is None:
         out = Path("data/demo")
     try:
+        if shape is not None:
+            if to_db is not None:
+                raise ParamsError("--shape writes files; leave out --to-db.")
+            path, as_of = demo.write_shape(shape, out, seed=seed, n_invoices=invoices,
+                                           fmt=fmt or "csv")
+            typer.echo(f"demo company shaped '{shape}' ({demo.SHAPES[shape]}) written to {path}; "
+                       f"report it as of {as_of}")
+            return
         if out is not None:
-            path = demo.write_demo(out, n_invoices=invoices, seed=seed, fmt=fmt, end=end)
+            path = demo.write_demo(out, n_invoices=invoices, seed=seed, fmt=fmt or "parquet",
+                                   end=end)
             typer.echo(f"demo company ({invoices:,} invoices, seed {seed}) written to {path}")
         if to_db is not None:
             company = demo.make_demo(n_invoices=invoices, seed=seed, end=end)

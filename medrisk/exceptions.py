@@ -18,6 +18,7 @@ __all__ = [
     "MissingTableError",
     "ValidationError",
     "ParamsError",
+    "InsufficientDataError",
     "ModelFileError",
 ]
 
@@ -162,6 +163,22 @@ class ValidationError(MedriskError, ValueError):
 
 class ParamsError(MedriskError, ValueError):
     """A parameter file or parameter value is wrong (unknown key, wrong type, bad date)."""
+
+
+class InsufficientDataError(ParamsError):
+    """The ledger holds too little history for a computation (a model, a back-test).
+
+    Parameters
+    ----------
+    message : str
+        What is too little, and what would do (English).
+    message_zh : str, default=""
+        The same in Chinese, for reports.
+    """
+
+    def __init__(self, message: str, message_zh: str = ""):
+        self.message_zh = message_zh or message
+        super().__init__(message)
 
 
 class ModelFileError(MedriskError, ValueError):

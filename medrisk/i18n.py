@@ -81,7 +81,8 @@ _LABELS: dict[str, tuple[str, str]] = {
                       "Model quality (trained on what was known a year ago, "
                       "scored on invoices issued since)"),
     "risk_tiers": ("风险等级与高风险客户", "Risk tiers and flagged customers"),
-    "credit_breaches": ("信用额度占用与政策回放", "Credit-limit use and policy replay"),
+    "credit_breaches": ("信用额度占用", "Credit-limit use"),
+    "policy_replay": ("信用政策回放（过去12个月）", "Credit policy replay (past 12 months)"),
     "drift": ("特征漂移（PSI：<0.1 稳定，0.1-0.25 关注，>0.25 需重训）",
               "Drift (PSI: <0.1 stable, 0.1-0.25 watch, >0.25 retrain)"),
     "roc_auc": ("ROC AUC", "ROC AUC"), "pr_auc": ("PR AUC", "PR AUC"), "brier": ("Brier", "Brier"),
@@ -211,6 +212,14 @@ _LABELS: dict[str, tuple[str, str]] = {
     "expired_batches": ("已过期批次", "Expired batches"),
     "near_expiry_batches": ("近效期批次", "Near-expiry batches"),
     "units_short": ("缺货数量", "Units short"),
+    # data coverage and sections left out
+    "data_ends": ("注意：数据截至 {date}，比报告日 {as_of} 早一个多月；之后的开票和回款不在其中。",
+                  "Note: the data ends {date}, more than a month before the report date {as_of}; "
+                  "invoices and payments after it are not included."),
+    "skipped": ("未显示的部分", "Not shown"),
+    "unassigned": ("未指定", "unassigned"),
+    "plan_attainment": ("计划达成", "Plan attainment"),
+    "high_risk": ("高风险敞口", "High-risk exposure"),
 }
 
 

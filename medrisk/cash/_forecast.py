@@ -60,7 +60,7 @@ from medrisk.cash._timing import (
 )
 from medrisk.config import FEN_PER_YUAN
 from medrisk.data import Ledger
-from medrisk.exceptions import ParamsError
+from medrisk.exceptions import InsufficientDataError, ParamsError
 from medrisk.kernel import day_of, to_ts
 from medrisk.planning import forecast_sales
 from medrisk.receivables import event_book
@@ -552,10 +552,12 @@ def backtest_cash_in(
     for d in dates:
         starts, ends = _period_days(d, horizon)
         if ends[-1] > last:
-            raise ParamsError(
-                f"as_of {to_ts([d])[0].astype('datetime64[D]')} with horizon {horizon!r} runs to "
-                f"{to_ts([ends[-1]])[0].astype('datetime64[D]')}, after the last payment date "
-                f"{to_ts([last])[0].astype('datetime64[D]')}; use an earlier date."
+            day, stop, paid = (to_ts([x])[0].astype("datetime64[D]") for x in (d, ends[-1], last))
+            raise InsufficientDataError(
+                f"as_of {day} with horizon {horizon!r} runs to {stop}, after the last payment "
+                f"date {paid}; use an earlier date.",
+                f"回测日 {day} 的 {horizon} 预测期到 {stop}，晚于最后一笔回款日 {paid}；"
+                "数据不够新，无法回测。",
             )
         ts = pd.Timestamp(to_ts([d])[0])
         fc = cash_in_forecast(ledger, ts, horizon, sales_forecast=sales_fc, **forecast_kw)

@@ -39,6 +39,7 @@ from medrisk.credit._model import (
     CreditModel,
     backtest,
     rolling_backtest,
+    usable_features,
 )
 from medrisk.credit._modelfiles import (
     PSI_BANDS,
@@ -111,6 +112,7 @@ __all__ = [
     "BacktestResult",
     "backtest",
     "rolling_backtest",
+    "usable_features",
     "MODELS",
     "CENSORING",
     "ModelVersionWarning",

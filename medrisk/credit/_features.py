@@ -514,6 +514,7 @@ def _engine(
     limit = _customer_num(ledger, "credit_limit", c)
     rel_days = day - _customer_num(ledger, "opened_date", c)
 
+    no_sp = np.asarray(sp) >= st.n_sp
     spo = r["sp_open"][:, 0] - own_open
     spod = r["sp_overdue"][:, 0]
     spk = r["sp_known"]
@@ -555,9 +556,10 @@ def _engine(
         "utilisation": _ratio(np.maximum(open_amt, 0), limit),
         "utilisation_after": _ratio(np.maximum(open_amt, 0) + amount, limit),
         "log_unapplied_cash": _log_yuan(cash),
-        "sp_log_open_amount": _log_yuan(spo),
-        "sp_overdue_share": _ratio(np.maximum(spod, 0), spo),
-        "sp_late_share": _ratio(spk[:, 1], spk[:, 0]),
+        # no salesperson known: no book to describe (not the book of everyone unassigned)
+        "sp_log_open_amount": np.where(no_sp, np.nan, _log_yuan(spo)),
+        "sp_overdue_share": np.where(no_sp, np.nan, _ratio(np.maximum(spod, 0), spo)),
+        "sp_late_share": np.where(no_sp, np.nan, _ratio(spk[:, 1], spk[:, 0])),
         "_open_count": open_cnt,
     }
 

@@ -180,7 +180,14 @@ def _build_exposure_state(ledger: Ledger, statuses: tuple[str, ...]) -> _Exposur
     book = event_book(ledger)
     cust = ledger.customers
     n_c = len(cust)
-    u = unbilled_orders(ledger, statuses)
+    if ledger.has("orders") and ledger.has("order_lines"):
+        u = unbilled_orders(ledger, statuses)
+    else:  # no order book: nothing is known to be ordered and not yet billed
+        u = pd.DataFrame({"customer_id": pd.Series([], dtype=object),
+                          "order_date": pd.Series([], dtype="datetime64[ns]"),
+                          "order_value": pd.Series([], dtype=np.int64),
+                          "first_invoice_date": pd.Series([], dtype="datetime64[ns]"),
+                          "counts": pd.Series([], dtype=bool)})
     o_c = kernel.positions(u["customer_id"], cust["customer_id"].reset_index(drop=True))
     o_c = np.where(o_c >= 0, o_c, n_c)
     o_day = kernel.days(u["order_date"])
@@ -237,7 +244,8 @@ def exposure(ledger: Ledger, as_of, policy: CreditPolicy | None = None) -> pd.Da
     Parameters
     ----------
     ledger : Ledger
-        Needs ``orders`` (and ``order_lines`` for order values).
+        Unbilled orders come from ``orders`` and ``order_lines``; without them
+        exposure is the open receivable alone (``attrs["unbilled_known"]`` is False).
     as_of : date-like
     policy : CreditPolicy, default=None
         For ``unbilled_statuses`` (default :func:`load_policy`).
@@ -270,7 +278,8 @@ def exposure(ledger: Ledger, as_of, policy: CreditPolicy | None = None) -> pd.Da
             "utilisation": np.where(np.isnan(lim), np.nan, util),
         }
     )
-    out.attrs.update(as_of=kernel.to_ts([day])[0], unit="fen")
+    out.attrs.update(as_of=kernel.to_ts([day])[0], unit="fen",
+                     unbilled_known=ledger.has("orders") and ledger.has("order_lines"))
     return out
 
 

@@ -33,12 +33,13 @@ from medrisk.credit._thresholds import (
     lift_table,
 )
 from medrisk.data import Ledger
-from medrisk.exceptions import ParamsError
+from medrisk.exceptions import InsufficientDataError, ParamsError
 from medrisk.kernel import check_choice, day_of, to_ts
 
 __all__ = [
     "CreditModel",
     "BacktestResult",
+    "usable_features",
     "backtest",
     "rolling_backtest",
     "classification_metrics",
@@ -132,7 +133,7 @@ class CreditModel:
         self.random_state = random_state
 
     def _make_estimator(self):
-        cats = [FEATURES.index(c) for c in CATEGORICAL_FEATURES]
+        cats = [j for j, name in enumerate(self.feature_names_) if name in CATEGORICAL_FEATURES]
         params = dict(self.estimator_params or {})
         if self.model == "gbm":
             params.setdefault("random_state", self.random_state)
@@ -207,14 +208,23 @@ class CreditModel:
         """
         X, y = self.training_frame(ledger, as_of)
         if len(y) < 50 or y.min() == y.max():
-            raise ParamsError(
+            raise InsufficientDataError(
                 f"Only {len(y)} invoices with a known outcome ({int(y.sum())} bad) by "
                 f"as_of={as_of!r}; a credit model needs at least 50 and both outcomes. "
-                "Choose a later as_of or censoring='known'."
+                "Choose a later as_of or censoring='known'.",
+                f"截至 {str(as_of)[:10]} 只有 {len(y)} 张发票结果已知"
+                f"（其中逾期 {int(y.sum())} 张）；"
+                "信用模型至少需要 50 张，且好坏两种结果都要有。",
             )
-        self.feature_names_ = list(FEATURES)
+        if not usable_features(X)[0]:
+            raise InsufficientDataError(
+                "No credit feature holds two different values in the training rows; "
+                "a credit model cannot learn from them.",
+                "训练数据中没有任何特征取值有变化，无法训练信用模型。")
+        self.feature_names_, self.dropped_features_ = usable_features(X)
         self.categories_ = {
-            c: sorted(map(str, pd.unique(X[c].dropna()))) for c in CATEGORICAL_FEATURES
+            c: sorted(map(str, pd.unique(X[c].dropna())))
+            for c in CATEGORICAL_FEATURES if c in self.feature_names_
         }
         A = self.encode(X)
         self.estimator_ = self._make_estimator().fit(A, y)
@@ -282,18 +292,25 @@ class CreditModel:
 
         Returns
         -------
-        ndarray of shape (n_rows, n_features)
+        ndarray of shape (n_rows, len(FEATURES))
+            Columns in :data:`~medrisk.credit.FEATURES` order; features the
+            model dropped (see ``dropped_features_``) are 0.
         """
         self._check_fitted()
         A = self.encode(X)
+        used = A
         if isinstance(self.estimator_, ScorecardClassifier):
-            return self.estimator_.contributions(A)
-        base = self.estimator_._raw(A)
-        out = np.empty_like(A)
-        for j in range(A.shape[1]):
-            B = A.copy()
-            B[:, j] = self.reference_[j]
-            out[:, j] = base - self.estimator_._raw(B)
+            used = self.estimator_.contributions(A)
+        else:
+            base = self.estimator_._raw(A)
+            used = np.empty_like(A)
+            for j in range(A.shape[1]):  # one pass per feature, each vectorised over rows
+                B = A.copy()
+                B[:, j] = self.reference_[j]
+                used[:, j] = base - self.estimator_._raw(B)
+        # columns in FEATURES order; a feature the model dropped adds nothing
+        out = np.zeros((len(X), len(FEATURES)))
+        out[:, [FEATURES.index(n) for n in self.feature_names_]] = used
         return out
 
     def predict_proba(self, ledger: Ledger, invoice_ids=None) -> pd.Series:
@@ -360,6 +377,47 @@ class CreditModel:
             late_after_days=self.late_after_days,
         )
         return out
+
+
+def usable_features(X: pd.DataFrame) -> tuple[list[str], dict[str, str]]:
+    """Split the features into those a model can learn from and those it must drop.
+
+    A feature with no value in the training rows (no credit limits, no opening
+    dates in the ledger) or with one value only (every customer of one type)
+    carries no information; gradient boosting cannot even bin it.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Training rows, columns :data:`~medrisk.credit.FEATURES`.
+
+    Returns
+    -------
+    usable : list of str
+        Features kept, in :data:`~medrisk.credit.FEATURES` order.
+    dropped : dict of str to str
+        Feature -> why it was dropped (``"no values"`` or ``"one value: <v>"``).
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({c: [0.0, 1.0, 2.0] for c in FEATURES})
+    >>> X[FEATURES[0]] = np.nan
+    >>> X[FEATURES[1]] = 5.0
+    >>> usable, dropped = usable_features(X)
+    >>> len(usable) == len(FEATURES) - 2, list(dropped.values())
+    (True, ['no values', 'one value: 5.0'])
+    """
+    usable, dropped = [], {}
+    for name in FEATURES:
+        col = X[name]
+        distinct = col.dropna().unique()
+        if len(distinct) == 0:
+            dropped[name] = "no values"
+        elif len(distinct) == 1:
+            dropped[name] = f"one value: {distinct[0]}"
+        else:
+            usable.append(name)
+    return usable, dropped
 
 
 def _reference_row(A: np.ndarray, categorical: list[bool]) -> np.ndarray:
@@ -506,9 +564,11 @@ def backtest(
     window = (day > cut) & (day <= hi)
     test = lab[window & lab["matured"].to_numpy()]
     if len(test) == 0 or test["label"].nunique() < 2:
-        raise ParamsError(
+        raise InsufficientDataError(
             f"No invoice issued after cutoff={cutoff!r} has a matured outcome with both classes "
-            f"by {str(to_ts([end])[0])[:10]}; choose an earlier cutoff."
+            f"by {str(to_ts([end])[0])[:10]}; choose an earlier cutoff.",
+            f"回测起点 {str(cutoff)[:10]} 之后开出的发票到 {str(to_ts([end])[0])[:10]} "
+            "还没有足够的已知结果（需要好坏两种），无法回测。",
         )
     X = invoice_features(ledger, late_after_days).loc[test["invoice_id"].to_numpy()]
     y = test["label"].to_numpy().astype(int)

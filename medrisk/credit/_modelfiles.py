@@ -143,6 +143,7 @@ def model_card(
         "training": dict(model.training_),
         "label_definition": model.label_definition(),
         "features": list(model.feature_names_),
+        "dropped_features": dict(getattr(model, "dropped_features_", {})),
         "categories": {k: list(v) for k, v in model.categories_.items()},
         "metrics": metrics or {},
         "data_fingerprint": ledger.fingerprint() if ledger is not None else None,

@@ -572,16 +572,17 @@ def _reason(feature: str, row: pd.Series, L: int) -> tuple[str, str]:
         ),
         "hist_mean_days_late": lambda: (f"pays on average {v:.0f} days late", f"平均逾期{v:.0f}天"),
         "hist_mean_delay": lambda: (
-            f"pays on average {v:.0f} days after the due date",
-            f"平均在到期后{v:.0f}天付款",
+            f"pays on average {abs(v):.0f} days {'after' if v >= 0 else 'before'} the due date",
+            f"平均在到期{'后' if v >= 0 else '前'}{abs(v):.0f}天付款",
         ),
         "hist_worst_days_late": lambda: (
             f"has paid as much as {v:.0f} days late",
             f"最长逾期{v:.0f}天后才付款",
         ),
         "hist_recent_delay": lambda: (
-            f"recent invoices paid {v:.0f} days after due on average",
-            f"近期发票平均到期后{v:.0f}天付款",
+            f"recent invoices paid {abs(v):.0f} days {'after' if v >= 0 else 'before'} due "
+            "on average",
+            f"近期发票平均到期{'后' if v >= 0 else '前'}{abs(v):.0f}天付款",
         ),
         "hist_delay_trend": lambda: (
             f"paying {abs(v):.0f} days {'slower' if v > 0 else 'faster'} lately",

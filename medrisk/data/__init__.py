@@ -13,6 +13,14 @@ from medrisk.data._cells import (
     normalize_text,
     parse_str,
 )
+from medrisk.data._coverage import (
+    MONTH_END_SLACK_DAYS,
+    STALE_AFTER_DAYS,
+    Coverage,
+    check_as_of,
+    coverage,
+    default_as_of,
+)
 from medrisk.data._dates import (
     parse_dates,
     parse_months,
@@ -87,6 +95,12 @@ from medrisk.data._vocabulary import (
 )
 
 __all__ = [
+    "Coverage",
+    "coverage",
+    "default_as_of",
+    "check_as_of",
+    "STALE_AFTER_DAYS",
+    "MONTH_END_SLACK_DAYS",
     "db",
     "demo",
     "Parsed",

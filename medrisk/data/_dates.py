@@ -5,8 +5,11 @@
 datetime columns and objects, and Excel serial numbers (epoch 1899-12-30, within
 :data:`EXCEL_SERIAL_RANGE`); :func:`parse_months` reads months (``2025-03``,
 ``2025年3月``, ``202503``) as well. Day-first and month-first dates are not read:
-they are ambiguous. Values are held as int64 days since 1970-01-01 until the end,
-and only days in 1900-01-01..2199-12-31 are accepted. Cells are split and tidied by
+they are ambiguous, unless the caller says how its dates are written: ``dayfirst=True``
+reads ``26/04/2011`` as well, and ``date_format="%d-%b-%y"`` reads text in exactly
+that strptime form and nothing else (a mapping file declares these per table or
+column). Values are held as int64 days since 1970-01-01 until the end, and only days
+in 1900-01-01..2199-12-31 are accepted. Cells are split and tidied by
 :mod:`medrisk.data`; :func:`medrisk.data.parse_column` uses these parsers for
 date and month columns.
 """
@@ -37,7 +40,14 @@ from medrisk.data._cells import (
 __all__ = [
     "parse_dates",
     "parse_months",
+    "date_format_problem",
 ]
+
+#: Key of ``DataFrame.attrs`` under which a table read from a file carries the date
+#: formats its mapping file declares: canonical date column -> ``{"date_format": str
+#: or None, "dayfirst": bool}``. Every column taken from that frame carries it too, and
+#: :func:`medrisk.data.parse_column` reads it when it is not given a format itself.
+DATE_FORMATS_ATTR = "medrisk.date_formats"
 
 EXPECTED_DATE = (
     "a date such as 2025-03-05, 2025/3/5, 2025.3.5, 2025年3月5日, 20250305 or an Excel "
@@ -48,6 +58,12 @@ EXPECTED_MONTH = (
     "a month such as 2025-03, 2025/3, 2025年3月 or 202503, or a date such as 2025-03-01 "
     "(year first: 03/2025 is not read)"
 )
+EXPECTED_DATE_DAYFIRST = (
+    "a date such as 26/04/2011, 26-4-2011 or 26.04.2011 (day first, as declared), or "
+    "year first such as 2011-04-26, 2011年4月26日, 20110426, or an Excel date"
+)
+#: The day the examples of a declared format show (``26-Apr-11`` for ``%d-%b-%y``).
+_EXAMPLE_DAY = pd.Timestamp(2011, 4, 26)
 
 # --------------------------------------------------------------------------------------
 # Dates (held as int64 days since 1970-01-01 until the end)
@@ -71,6 +87,10 @@ _DATE_ALTS = (
     rf"\s*日?{_TIME}",
     r"(?P<y8>\d{4})(?P<m8>\d\d)(?P<d8>\d\d)",
 )
+_DAYFIRST_ALT = (
+    rf"(?P<dd>\d{{1,2}})\s*(?P<e>[-/.])\s*(?P<dm>\d{{1,2}})\s*(?P<f>[-/.])\s*(?P<dy>\d{{4}})"
+    rf"{_TIME}"
+)
 _SERIAL_ALT = r"(?P<ser>\d{1,5})(?:\.\d+)?"
 _MONTH_ALTS = (
     r"(?P<ym>\d{4})\s*(?P<c>[-/.年])\s*(?P<mm>\d{1,2})\s*月?",
@@ -79,6 +99,7 @@ _MONTH_ALTS = (
 # RE2 prefers the first alternative that matches: months ('2025.03') before serials.
 _DATE_PATTERN = "^(?:" + "|".join((*_DATE_ALTS, _SERIAL_ALT)) + ")$"
 _DATE_MONTH_PATTERN = "^(?:" + "|".join((*_DATE_ALTS, *_MONTH_ALTS, _SERIAL_ALT)) + ")$"
+_DATE_DAYFIRST_PATTERN = "^(?:" + "|".join((*_DATE_ALTS, _DAYFIRST_ALT, _SERIAL_ALT)) + ")$"
 _SEPARATOR_PAIRS = pa.array(["--", "//", "..", "年月"], type=_LSTR)
 
 
@@ -105,7 +126,8 @@ def _iso_cast(t: pa.Array) -> pa.Array | None:
         return None
 
 
-def _dates_from_str(arr: pa.Array, months: bool = False) -> tuple[np.ndarray, ...]:
+def _dates_from_str(arr: pa.Array, months: bool = False,
+                    dayfirst: bool = False) -> tuple[np.ndarray, ...]:
     t = _clean(arr)
     na = _null_mask(t)
     ts = _iso_cast(t)
@@ -114,7 +136,8 @@ def _dates_from_str(arr: pa.Array, months: bool = False) -> tuple[np.ndarray, ..
         days = np.floor_divide(secs, 86_400)
         ok = _days_in_range(days)
         return np.where(ok, days, 0), na, ~na & ~ok
-    st = pc.extract_regex(t, _DATE_MONTH_PATTERN if months else _DATE_PATTERN)
+    pattern = _DATE_MONTH_PATTERN if months else _DATE_PATTERN
+    st = pc.extract_regex(t, _DATE_DAYFIRST_PATTERN if dayfirst else pattern)
     matched = _np(pc.fill_null(st.is_valid(), False))
 
     def field(name: str) -> pa.Array:
@@ -132,6 +155,14 @@ def _dates_from_str(arr: pa.Array, months: bool = False) -> tuple[np.ndarray, ..
     d = np.where(is1, _digits(field("d")), _digits(field("d8")))
     days, ok = _ymd_to_days(y, m, d)
     ok &= (is1 & sep_ok) | is8
+    if dayfirst:  # 26/04/2011: day, month, four-digit year, one separator twice
+        dy = field("dy")
+        sep_d = pc.binary_join_element_wise(field("e"), field("f"), pa.scalar("", _LSTR))
+        sep_d_ok = _np(pc.fill_null(pc.is_in(sep_d, value_set=_SEPARATOR_PAIRS), False))
+        ddays, dok = _ymd_to_days(_digits(dy), _digits(field("dm")), _digits(field("dd")))
+        dok &= nonempty(dy) & sep_d_ok
+        days = np.where(dok, ddays, days)
+        ok |= dok
     serial = _digits(ser)
     ser_ok = is_ser & (serial >= EXCEL_SERIAL_RANGE[0]) & (serial <= EXCEL_SERIAL_RANGE[1])
     days = np.where(ser_ok, _EXCEL_EPOCH + serial, days)
@@ -216,7 +247,66 @@ def _days_to_series(days: np.ndarray, missing: np.ndarray, index: pd.Index) -> p
     return pd.Series(ns, index=index, dtype="datetime64[ns]")
 
 
-def parse_dates(s: pd.Series) -> Parsed:
+def date_format_problem(date_format: Any) -> str | None:
+    """Say what is wrong with a declared strptime date format, or None when it is usable.
+
+    A usable format is text that writes and reads back a whole calendar date
+    (day, month and year), with no time zone: ``'%d-%b-%y'``, ``'%d/%m/%Y'``,
+    ``'%Y%m%d'``; ``'%d-%m'`` (no year) or ``'%Y-%m-%d %z'`` are not.
+
+    Parameters
+    ----------
+    date_format : object
+        The format as declared.
+
+    Returns
+    -------
+    str or None
+        The problem in words (for an error message naming where it was declared).
+
+    Examples
+    --------
+    >>> date_format_problem("%d-%b-%y") is None
+    True
+    >>> print(date_format_problem("%d-%m"))  # doctest: +NORMALIZE_WHITESPACE
+    '%d-%m' does not write a whole date (day, month and year): 26 April 2011 reads
+    back as 1900-04-26
+    """
+    if not isinstance(date_format, str) or not date_format.strip():
+        return (f"must be a strptime format such as '%d-%b-%y' (for 26-Apr-11); "
+                f"got {type(date_format).__name__} {date_format!r}")
+    if "%z" in date_format or "%Z" in date_format:
+        return f"{date_format!r} has a time zone (%z, %Z); dates are read as calendar dates"
+    try:
+        text = _EXAMPLE_DAY.strftime(date_format)
+        back = pd.to_datetime(pd.Series([text]), format=date_format).iloc[0]
+    except (ValueError, TypeError) as exc:
+        return f"{date_format!r} is not a strptime format ({exc})"
+    if back.normalize() != _EXAMPLE_DAY:
+        return (f"{date_format!r} does not write a whole date (day, month and year): "
+                f"26 April 2011 reads back as {back:%Y-%m-%d}")
+    return None
+
+
+def _format_expected(date_format: str) -> str:
+    example = _EXAMPLE_DAY.strftime(date_format)
+    return (f"a date in the declared format {date_format!r}, such as {example!r} "
+            "(or an Excel date cell)")
+
+
+def _dates_from_format(arr: pa.Array, date_format: str) -> tuple[np.ndarray, ...]:
+    """Text in exactly one strptime format to days (one vectorised ``to_datetime``)."""
+    t = _clean(arr)
+    na = _null_mask(t)
+    text = pd.Series(t.to_numpy(zero_copy_only=False), dtype=object)
+    v = pd.to_datetime(text, format=date_format, errors="coerce").to_numpy()
+    nat = np.isnat(v)
+    days = np.where(nat, 0, v.astype("datetime64[D]").astype(np.int64))
+    ok = ~nat & _days_in_range(days)
+    return np.where(ok, days, 0), na, ~na & ~ok
+
+
+def parse_dates(s: pd.Series, date_format: str | None = None, dayfirst: bool = False) -> Parsed:
     """Parse calendar dates (no time of day).
 
     Accepts datetime64 columns (time zones dropped, wall-clock date kept),
@@ -230,31 +320,68 @@ def parse_dates(s: pd.Series) -> Parsed:
     Bad: impossible dates (``'2025-02-30'``, month 13), garbage, dates outside
     1900-01-01..2199-12-31 (ERP placeholders such as ``0001-01-01`` or ``9999-12-31``)
     and day-first or month-first dates (``'05/03/2025'``): Chinese exports are year
-    first and ``05/03`` is ambiguous, so medrisk does not guess.
+    first and ``05/03`` is ambiguous, so medrisk does not guess. Say how the dates
+    are written to read them: ``dayfirst=True`` reads ``'26/04/2011'``,
+    ``'26-4-2011'`` and ``'26.04.2011'`` (four-digit year) besides the forms above;
+    ``date_format`` reads text in that one strptime form only (``'%d-%b-%y'`` for
+    ``'26-Apr-11'``, ``'%d/%m/%Y'`` for ``'26/04/2011'``), so that a cell written
+    otherwise is bad, with the format in the reason. ``%y`` reads 00-68 as 2000-2068
+    and 69-99 as 1969-1999; ``%b`` month names are English (Jan, apr, APR). Date cells
+    and numbers are read as above either way.
 
     Parameters
     ----------
     s : pandas.Series
         Cells as read.
+    date_format : str, default=None
+        The strptime format the text cells are written in.
+    dayfirst : bool, default=False
+        Read day-first text such as ``'26/04/2011'`` as well. Not with ``date_format``
+        (a format already says where the day is).
 
     Returns
     -------
     Parsed
         ``values`` of dtype ``datetime64[ns]``, normalised to midnight.
 
+    Raises
+    ------
+    ValueError
+        When ``date_format`` does not write a whole date, or comes with ``dayfirst``.
+
     Examples
     --------
     >>> import pandas as pd
     >>> parse_dates(pd.Series(["2025年3月5日", 45721, "05/03/2025"])).values.tolist()
     [Timestamp('2025-03-05 00:00:00'), Timestamp('2025-03-05 00:00:00'), NaT]
+    >>> r = parse_dates(pd.Series(["26-Apr-11", "2011-04-26"]), date_format="%d-%b-%y")
+    >>> r.values.tolist(), r.bad.tolist()
+    ([Timestamp('2011-04-26 00:00:00'), NaT], [False, True])
     """
     s = _check_series(s, "parse_dates")
+    if date_format is not None:
+        problem = date_format_problem(date_format)
+        if problem:
+            raise ValueError(f"date_format {problem}.")
+        if dayfirst:
+            raise ValueError(f"Give date_format={date_format!r} or dayfirst=True, not both: "
+                             "a format already says where the day is.")
+    if not isinstance(dayfirst, bool | np.bool_):
+        raise ValueError(f"dayfirst must be True or False; got {dayfirst!r}.")
+    if date_format is not None:
+        text_handler = lambda a: _dates_from_format(a, date_format)  # noqa: E731
+        expected = _format_expected(date_format)
+    elif dayfirst:
+        text_handler = lambda a: _dates_from_str(a, dayfirst=True)  # noqa: E731
+        expected = EXPECTED_DATE_DAYFIRST
+    else:
+        text_handler, expected = _dates_from_str, EXPECTED_DATE
     days, na, bad = _run(
         s,
-        {_STR: _dates_from_str, _NUM: _dates_from_num, _DT: _dates_from_datetimes},
+        {_STR: text_handler, _NUM: _dates_from_num, _DT: _dates_from_datetimes},
         np.int64,
     )
-    return Parsed(_days_to_series(days, na | bad, s.index), bad, EXPECTED_DATE)
+    return Parsed(_days_to_series(days, na | bad, s.index), bad, expected)
 
 
 def parse_months(s: pd.Series) -> Parsed:

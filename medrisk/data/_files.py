@@ -9,7 +9,13 @@ sheet and header of each table when the export does not follow the names::
       invoices:
         file: 应收明细.xlsx
         sheet: Sheet1
-        columns: {发票号码: invoice_id, 客户编码: customer_id}
+        columns: {发票号码: invoice_id, 客户编码: customer_id, 币别: null}
+        date_format: "%d-%b-%y"        # or dayfirst: true; per column: date_formats
+
+A table entry without ``file`` takes the file (or sheet) named after the table,
+as without a mapping, and applies the rest of the entry to it. A header mapped to
+null is ignored. ``date_format`` / ``dayfirst`` / ``date_formats`` say how the
+table's date columns are written (see :func:`read_mapping`).
 
 Every cell is read as it is and parsed by :mod:`medrisk.data`; every row is
 checked by :mod:`medrisk.data`. Rows that fail go to a quarantine file
@@ -31,7 +37,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from ruamel.yaml import YAML
 
+from medrisk.data._dates import DATE_FORMATS_ATTR, date_format_problem
 from medrisk.data._ledger import Ledger, validate_raw
+from medrisk.data._parsing import column_kind
 from medrisk.data._schemas import (
     DATE_COLUMNS,
     MONEY_COLUMNS,
@@ -68,8 +76,9 @@ class RawTable:
     rows : ndarray of int
         For each row of ``frame``, its row number as a spreadsheet or text
         editor shows it (the header is row 1 when it is the first line).
-    columns : dict of str to str
-        Source header -> canonical column, from a mapping file (may be empty).
+    columns : dict of str to str or None
+        Source header -> canonical column, from a mapping file (may be empty);
+        None ignores that header.
     prepared : set of str
         Source headers whose values are already canonical (e.g. Parquet
         decimals turned into exact fen); the parser leaves them alone.
@@ -89,11 +98,85 @@ class RawTable:
         """``file`` or ``file [sheet]`` for messages."""
         return f"{self.file} [{self.sheet}]" if self.sheet else str(self.file)
 
+    @property
+    def date_formats(self) -> dict[str, dict[str, Any]]:
+        """Return how the mapping file says the date columns are written (may be empty).
+
+        Canonical date column -> ``{"date_format": str or None, "dayfirst": bool}``.
+        The frame carries it in ``frame.attrs["medrisk.date_formats"]``, so that
+        each column handed to :func:`~medrisk.data.parse_column` carries it too.
+        """
+        return dict(self.frame.attrs.get(DATE_FORMATS_ATTR) or {})
+
 
 # ---------------------------------------------------------------------------
 # Mapping files
 # ---------------------------------------------------------------------------
-_MAPPING_TABLE_KEYS = {"file", "sheet", "columns", "header_row", "query", "table"}
+_MAPPING_TABLE_KEYS = {"file", "sheet", "columns", "header_row", "query", "table",
+                       "date_format", "dayfirst", "date_formats"}
+_DATE_KEYS = ("date_format", "dayfirst", "date_formats")
+
+
+def _date_columns(table: str) -> list[str]:
+    """List the columns of ``table`` that hold calendar dates (not months)."""
+    return [c for c in DATE_COLUMNS.get(table, ()) if column_kind(table, c) == "date"]
+
+
+def _check_date_keys(where: str, table: str, entry: dict[str, Any]) -> None:
+    """Check ``date_format``, ``dayfirst`` and ``date_formats`` of one table entry."""
+    given = [k for k in _DATE_KEYS if k in entry]
+    if not given:
+        return
+    if "query" in entry or ("table" in entry and "file" not in entry):
+        raise ParamsError(
+            f"{where}: tables.{table}.{given[0]} is read for files only; a database entry "
+            f"(query or table) gives typed dates: convert text dates in the query instead.")
+    dates = _date_columns(table)
+    if not dates:
+        raise ParamsError(f"{where}: tables.{table}.{given[0]} has nothing to read: table "
+                          f"{table} has no date columns.")
+    if "date_format" in entry:
+        problem = date_format_problem(entry["date_format"])
+        if problem:
+            raise ParamsError(f"{where}: tables.{table}.date_format {problem}.")
+    if "dayfirst" in entry and not isinstance(entry["dayfirst"], bool):
+        raise ParamsError(f"{where}: tables.{table}.dayfirst must be true or false (true reads "
+                          f"26/04/2011 as 26 April); got {_kind(entry['dayfirst'])}.")
+    if entry.get("dayfirst") and "date_format" in entry:
+        raise ParamsError(
+            f"{where}: tables.{table} has both date_format {entry['date_format']!r} and "
+            "dayfirst: true; give one (a format already says where the day is).")
+    per_column = entry.get("date_formats")
+    if per_column is None:
+        if "date_formats" in entry:
+            entry["date_formats"] = {}
+        return
+    if not isinstance(per_column, Mapping):
+        raise ParamsError(f"{where}: tables.{table}.date_formats must be a mapping of date "
+                          f"column to its format ({{{dates[0]}: '%d-%b-%y'}}); "
+                          f"got {_kind(per_column)}.")
+    for col, fmt in per_column.items():
+        if col not in dates:
+            raise ParamsError(
+                f"{where}: tables.{table}.date_formats names {col!r}, which is not a date "
+                f"column of {table}; its date columns are {dates}.")
+        problem = date_format_problem(fmt)
+        if problem:
+            raise ParamsError(f"{where}: tables.{table}.date_formats.{col} {problem}.")
+    entry["date_formats"] = {str(k): str(v) for k, v in per_column.items()}
+
+
+def _declared_dates(table: str, entry: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Map each date column to how it is written, from a checked mapping entry."""
+    per_column = entry.get("date_formats") or {}
+    default = entry.get("date_format")
+    dayfirst = bool(entry.get("dayfirst", False))
+    out = {}
+    for col in _date_columns(table):
+        fmt = per_column.get(col, default)
+        if fmt is not None or dayfirst:
+            out[col] = {"date_format": fmt, "dayfirst": dayfirst and fmt is None}
+    return out
 
 
 def read_mapping(mapping: str | os.PathLike | Mapping | None) -> dict[str, dict[str, Any]]:
@@ -113,6 +196,15 @@ def read_mapping(mapping: str | os.PathLike | Mapping | None) -> dict[str, dict[
     ------
     ParamsError
         For an unknown table or key, naming the file and the key.
+
+    Notes
+    -----
+    Besides ``file``, ``sheet``, ``header_row`` and ``columns`` (a header mapped to
+    null is ignored), a file's entry may say how its date columns are written:
+    ``date_format`` (a strptime format for every date column of the table, e.g.
+    ``"%d-%b-%y"`` for 26-Apr-11), ``dayfirst: true`` (26/04/2011 is 26 April), and
+    ``date_formats`` (date column -> format, winning over ``date_format``). A cell
+    not written that way is quarantined with the format in the reason.
     """
     if mapping is None:
         return {}
@@ -171,7 +263,7 @@ def read_mapping(mapping: str | os.PathLike | Mapping | None) -> dict[str, dict[
                               f"header to a canonical column ({{客户编码: customer_id}}); "
                               f"got {_kind(cols)}.")
         allowed = set(SCHEMAS[table].to_schema().columns)
-        wrong = {src: dst for src, dst in cols.items() if dst not in allowed}
+        wrong = {src: dst for src, dst in cols.items() if dst is not None and dst not in allowed}
         if wrong:
             src, dst = next(iter(wrong.items()))
             raise ParamsError(
@@ -180,12 +272,15 @@ def read_mapping(mapping: str | os.PathLike | Mapping | None) -> dict[str, dict[
             )
         seen: dict[str, str] = {}
         for src, dst in cols.items():
+            if dst is None:
+                continue  # null: ignore that header
             if dst in seen:
                 raise ParamsError(
                     f"{where}: tables.{table}.columns maps both {seen[dst]!r} and {src!r} to "
                     f"{dst!r}; a canonical column takes one header: keep one.")
             seen[dst] = src
-        entry["columns"] = {str(k): str(v) for k, v in cols.items()}
+        entry["columns"] = {str(k): None if v is None else str(v) for k, v in cols.items()}
+        _check_date_keys(where, table, entry)
         out[table] = entry
     return out
 
@@ -348,6 +443,8 @@ def _discover(source: Path, entries: dict[str, dict[str, Any]]) -> tuple[list[Ra
         if "query" in entry or ("table" in entry and "file" not in entry):
             continue  # database entries: read by medrisk.data.db
         file = entry.get("file")
+        if not file and source.is_dir():
+            continue  # found by its name below, and read with this entry
         path = (base_dir() / file) if file else source
         if file:
             mapped_files.add(str(Path(file)))
@@ -374,9 +471,11 @@ def _discover(source: Path, entries: dict[str, dict[str, Any]]) -> tuple[list[Ra
                         continue
                 ignored.append(path.name)
                 continue
-            if table in entries:
+            entry = entries.get(table)
+            if entry is not None and entry.get("file"):
                 continue  # the mapping said where this table is
-            raws.extend(_read_file(path, table, {}, sheet=None))
+            entry = entry or {}
+            raws.extend(_read_file(path, table, entry, sheet=entry.get("sheet")))
     elif source.suffix.lower() in EXCEL_SUFFIXES and not entries:
         raws.extend(_read_workbook(source, entries, ignored))
     elif source.suffix.lower() in EXCEL_SUFFIXES:
@@ -397,21 +496,32 @@ def _read_workbook(path: Path, entries: dict[str, dict[str, Any]],
     out = []
     for sheet_name, cells in _read_excel_sheets(path).items():
         table = _identify_table(str(sheet_name))
-        if table is None or table in entries:
-            if table is None:
-                ignored.append(f"{path.name} [{sheet_name}]")
+        if table is None:
+            ignored.append(f"{path.name} [{sheet_name}]")
             continue
-        frame, rows = _split_header(cells, table, {})
-        out.append(RawTable(table, frame, str(path), str(sheet_name), rows))
+        entry = entries.get(table)
+        if entry is not None and entry.get("file"):
+            continue  # the mapping said where this table is
+        entry = entry or {}
+        frame, rows = _split_header(cells, table, entry, f"{path} (sheet {sheet_name})")
+        out.append(_raw(table, frame, path, str(sheet_name), rows, entry))
     return out
+
+
+def _raw(table: str, frame: pd.DataFrame, path: Path, sheet: str | None, rows,
+         entry: dict[str, Any], prepared: set[str] | None = None) -> RawTable:
+    """Build a RawTable with the entry's columns; its frame carries the declared dates."""
+    declared = _declared_dates(table, entry)
+    if declared:
+        frame.attrs[DATE_FORMATS_ATTR] = declared
+    return RawTable(table, frame, str(path), sheet, rows, entry.get("columns", {}), prepared)
 
 
 def _read_file(path: Path, table: str, entry: dict[str, Any], sheet: str | None) -> list[RawTable]:
     suffix = path.suffix.lower()
-    cols = entry.get("columns", {})
     if suffix in (".parquet", ".pq"):
         frame, prepared = _read_parquet(path, table)
-        return [RawTable(table, frame, str(path), None, None, cols, prepared)]
+        return [_raw(table, frame, path, None, None, entry, prepared)]
     if suffix in EXCEL_SUFFIXES:
         sheets = _read_excel_sheets(path, sheet)
         if sheet is None:
@@ -419,10 +529,10 @@ def _read_file(path: Path, table: str, entry: dict[str, Any], sheet: str | None)
             named = [s for s in sheets if _identify_table(str(s)) == table]
             sheet = named[0] if named else next(iter(sheets))
         frame, rows = _split_header(sheets[sheet], table, entry, f"{path} (sheet {sheet})")
-        return [RawTable(table, frame, str(path), str(sheet), rows, cols)]
+        return [_raw(table, frame, path, str(sheet), rows, entry)]
     if suffix in (".csv", ".txt"):
         frame, rows = _split_header(_read_csv_cells(path), table, entry, str(path))
-        return [RawTable(table, frame, str(path), None, rows, cols)]
+        return [_raw(table, frame, path, None, rows, entry)]
     raise SourceError(
         f"{path}: unsupported file type {suffix!r}; use .csv, .xlsx or .parquet."
     )
@@ -534,9 +644,9 @@ def write_tables(
             pq.write_table(pa.Table.from_arrays(arrays, names=names), path)
         else:
             frame = df.copy()
-            for col in money:
+            for col in (c for c in money if c in frame.columns):
                 frame[col] = _fen_to_text(frame[col])
-            for col in dates:
+            for col in (c for c in dates if c in frame.columns):
                 frame[col] = frame[col].dt.strftime("%Y-%m-%d").fillna("")
             frame = spreadsheet_safe(frame)  # people open these too; load_ledger undoes it
             if fmt == "csv":

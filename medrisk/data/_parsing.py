@@ -59,7 +59,7 @@ from medrisk.data._cells import (
     normalize_text,
     parse_str,
 )
-from medrisk.data._dates import parse_dates, parse_months
+from medrisk.data._dates import DATE_FORMATS_ATTR, parse_dates, parse_months
 from medrisk.data._schemas import MONEY_COLUMNS, Target
 from medrisk.data._vocabulary import (
     COLUMN_ALIASES,
@@ -520,7 +520,8 @@ PARSERS: dict[str, Callable[[pd.Series], Parsed]] = {
 }
 
 
-def parse_column(table: str, column: str, s: pd.Series) -> Parsed:
+def parse_column(table: str, column: str, s: pd.Series, date_format: str | None = None,
+                 dayfirst: bool = False) -> Parsed:
     """Parse a source column as the canonical column ``table.column``.
 
     Parameters
@@ -531,6 +532,13 @@ def parse_column(table: str, column: str, s: pd.Series) -> Parsed:
         Canonical column name.
     s : pandas.Series
         Cells as read.
+    date_format : str, default=None
+        For a date column: the strptime format its text is written in (see
+        :func:`~medrisk.data.parse_dates`). When neither this nor ``dayfirst`` is
+        given, the format a mapping file declared for the column is used: a table
+        read from a file carries it in ``s.attrs["medrisk.date_formats"]``.
+    dayfirst : bool, default=False
+        For a date column: read day-first text such as ``26/04/2011`` too.
 
     Returns
     -------
@@ -541,14 +549,29 @@ def parse_column(table: str, column: str, s: pd.Series) -> Parsed:
     ------
     SchemaError
         If the table or column is unknown.
+    ValueError
+        If ``date_format`` or ``dayfirst`` is given for a column that is not a date.
 
     Examples
     --------
     >>> import pandas as pd
     >>> parse_column("invoices", "amount", pd.Series(["¥1,234.50"])).values.tolist()
     [123450]
+    >>> parse_column("invoices", "invoice_date", pd.Series(["26-Apr-11"]),
+    ...              date_format="%d-%b-%y").values.tolist()
+    [Timestamp('2011-04-26 00:00:00')]
     """
     kind = column_kind(table, column)
+    if kind == "date":
+        if date_format is None and not dayfirst:
+            attrs = getattr(s, "attrs", None) or {}
+            declared = (attrs.get(DATE_FORMATS_ATTR) or {}).get(column) or {}
+            date_format = declared.get("date_format")
+            dayfirst = bool(declared.get("dayfirst", False))
+        return parse_dates(s, date_format=date_format, dayfirst=dayfirst)
+    if date_format is not None or dayfirst:
+        raise ValueError(f"date_format and dayfirst apply to date columns; {table}.{column} "
+                         f"is a {kind} column.")
     if kind == "enum":
         return normalize_enum(s, table, column)
     return PARSERS[kind](s)

@@ -472,7 +472,7 @@ def _state_from_raw(raw) -> _TableState:
         if src in raw.prepared:
             parsed[col] = cells
             continue
-        result = parse_column(table, col, cells)
+        result = parse_column(table, col, cells, **raw.date_formats.get(col, {}))
         parsed[col] = result.values.reset_index(drop=True)
         bad = np.flatnonzero(np.asarray(result.bad))
         if len(bad):

@@ -75,8 +75,8 @@ def _plan_frame(ledger: Ledger, quotas, source: str) -> tuple[pd.DataFrame, str]
         raise MissingTableError("targets", "plan attainment (source='targets')",
                                 ["period", "target_amount", "region"])
     if quotas is None:
-        raise ParamsError("The ledger has no targets table; pass quotas=build_quotas(...) "
-                          "(or a frame shaped like the targets table).")
+        raise MissingTableError("targets", "plan attainment (or pass quotas=build_quotas(...))",
+                                ["period", "target_amount"])
     if not isinstance(quotas, pd.DataFrame):
         raise ParamsError(f"quotas must be a DataFrame shaped like the targets table; "
                           f"got {type(quotas).__name__}.")

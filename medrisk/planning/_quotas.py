@@ -509,7 +509,8 @@ def quota_summary(quotas: pd.DataFrame, by: str) -> pd.DataFrame:
     if by not in quotas.columns:
         raise ParamsError(f"by={by!r} is not a column of the quotas; possible values are "
                           f"{[c for c in quotas.columns if c not in ('period', 'target_amount')]}.")
-    annual = quotas.groupby(by, sort=False)["target_amount"].sum().astype("int64")
+    # a unit with no value (customers without a region) keeps its row: the shares add to 1
+    annual = quotas.groupby(by, sort=False, dropna=False)["target_amount"].sum().astype("int64")
     total = int(annual.sum())
     out = annual.rename("annual").reset_index()
     out["share"] = out["annual"] / total if total else np.nan

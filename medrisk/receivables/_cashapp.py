@@ -25,10 +25,24 @@ Payments are applied one after another in order of ``payment_date`` then
     What still remains pays the open invoices of ``c`` issued on or before
     ``D``, oldest due date first (ties: ``invoice_date``, then ``invoice_id``).
 
-What is left after that is *unapplied cash* (预收款) of the payment's customer.
-It is reported in :attr:`CashApplication.unapplied`, never spread to another
-customer, and never applied later to invoices issued after the payment: that
-is what the books show until someone in finance applies it by hand.
+What is left after that is *unapplied cash* (预收款), a credit of the
+payment's customer, never spread to another customer. It is applied as ERPs
+apply an advance receipt, when the customer's next invoices are issued:
+
+``reference`` (again) and ``advance``
+    On the day an invoice of ``c`` is issued, before that day's payments, the
+    credit of ``c`` pays it: first the credit of payments whose ``reference``
+    names it (oldest payment first), then all of ``c``'s credit, oldest payment
+    first, to the invoices issued that day in due-date order (ties:
+    ``invoice_id``). Such an allocation takes effect on the invoice date.
+
+While a customer has credit, every invoice issued to it so far is settled
+(the oldest-due rule leaves cash only once nothing is open), so credit only
+ever meets later invoices, each on its issue day, oldest first. A reference
+to an invoice not issued yet does not hold the cash back: on the payment date
+that invoice is unknown, so the payment pays what is open then, like a
+payment naming no invoice, and only what is left waits for the named invoice.
+What no invoice of the ledger takes stays in :attr:`CashApplication.unapplied`.
 
 Open amount
 -----------
@@ -48,11 +62,14 @@ more credit than its amount; that is a true over-payment and is left visible.
 
 Point in time
 -------------
-A payment is applied only to invoices issued on or before its date and sees
-only adjustments dated on or before it, and payments are applied in date
-order. So the allocations as of a date are the rows with
-``payment_date <= as_of``: no later invoice, payment or adjustment changes
-them (the one exception being explicit allocations, above).
+Every allocation has an ``effective_date``: the later of its payment date and
+its invoice's date (also for explicit rows). A rule allocation uses only
+invoices, payments and adjustments dated on or before its effective date, and
+the rules run in date order. So the allocations as of a date are the rows
+with ``effective_date <= as_of``: no later invoice, payment or adjustment
+changes them (the one exception being explicit allocations, above). Cash
+received by then and not in those rows is unapplied on that day
+(:meth:`CashApplication.unapplied_as_of`).
 
 Algorithm
 ---------
@@ -66,7 +83,9 @@ rule looks its amount up in two indexes (untouched and partly paid invoices),
 checking one by one only invoices with adjustments still to come. The number
 of rounds is the largest number of payments of one customer, so one customer
 with tens of thousands of payments sets the running time (roughly 0.1-0.2 ms
-per round; see ``benchmarks/bench_cashapp.py``).
+per round; see ``benchmarks/bench_cashapp.py``). Before its payment of a
+round, each customer's credit is applied to the invoices issued since its
+previous payment, all customers at once (see :class:`_Credit`).
 """
 
 from __future__ import annotations
@@ -83,8 +102,8 @@ from medrisk.exceptions import SchemaError
 __all__ = ["CashApplication", "apply_cash", "RULES"]
 
 #: Rules in the order they are tried; the ``rule`` column uses these labels.
-RULES: tuple[str, ...] = ("explicit", "reference", "exact_amount", "oldest_due")
-_EXPLICIT, _REFERENCE, _EXACT, _OLDEST = range(4)
+RULES: tuple[str, ...] = ("explicit", "reference", "exact_amount", "oldest_due", "advance")
+_EXPLICIT, _REFERENCE, _EXACT, _OLDEST, _ADVANCE = range(5)
 
 # Tuning of the engine (tests set them to extremes to exercise every path):
 _FIRST_CHUNK = 8  # invoices read per payment before reading more (x4 each time)
@@ -94,7 +113,9 @@ _LONG_GROUP = 32  # exact-amount groups longer than this are cut at the window e
 _KEY_LIMIT = 2**62  # customer x amount keys at or above this use ranked amounts
 
 _EMPTY = np.zeros(0, dtype=np.int64)
-_ALLOCATION_COLUMNS = ["payment_id", "invoice_id", "amount", "payment_date", "customer_id", "rule"]
+_ALLOCATION_COLUMNS = [
+    "payment_id", "invoice_id", "amount", "payment_date", "customer_id", "rule", "effective_date",
+]
 _UNAPPLIED_COLUMNS = ["payment_id", "customer_id", "payment_date", "amount"]
 
 
@@ -107,19 +128,51 @@ class CashApplication:
     allocations : DataFrame
         One row per (payment, invoice, rule): ``payment_id``, ``invoice_id``,
         ``amount`` (int64 fen, > 0), ``payment_date``, ``customer_id`` (of the
-        payment) and ``rule`` (categorical, one of :data:`RULES`). Ordered by
+        payment), ``rule`` (categorical, one of :data:`RULES`) and
+        ``effective_date`` (the later of the payment and invoice dates: cash
+        received before its invoice is applied on the invoice date). Ordered by
         payment date, then by the payments' order in the ledger, then in the
         order the money was applied (explicit rows first).
         A payment can appear twice for one invoice, once ``explicit`` and once
         by a rule.
     unapplied : DataFrame
-        One row per payment with cash left unapplied (预收款): ``payment_id``,
+        One row per payment with cash that no invoice of the ledger takes
+        (预收款 still open after the last invoice): ``payment_id``,
         ``customer_id``, ``payment_date`` and ``amount`` (int64 fen, > 0), in
-        the same order.
+        the same order. For the cash unapplied on a given day, see
+        :meth:`unapplied_as_of`.
     """
 
     allocations: pd.DataFrame
     unapplied: pd.DataFrame
+
+    def unapplied_as_of(self, as_of) -> pd.DataFrame:
+        """Return the cash received by ``as_of`` and not applied to an invoice by then.
+
+        That is the cash in :attr:`unapplied` plus the allocations that take
+        effect after ``as_of`` (cash received before the invoice it pays).
+
+        Parameters
+        ----------
+        as_of : date-like
+            Valuation date.
+
+        Returns
+        -------
+        DataFrame
+            As :attr:`unapplied`: one row per payment dated on or before
+            ``as_of`` with cash unapplied that day, ordered by payment date,
+            then payment_id.
+        """
+        day = np.datetime64(kernel.day_of(as_of), "D")
+        a, u = self.allocations, self.unapplied
+        paid = np.asarray(a["payment_date"], "datetime64[D]") <= day
+        later = a[paid & (np.asarray(a["effective_date"], "datetime64[D]") > day)]
+        u = u[np.asarray(u["payment_date"], "datetime64[D]") <= day]
+        both = pd.concat([u, later[_UNAPPLIED_COLUMNS]], ignore_index=True)
+        out = both.groupby(["payment_date", "payment_id", "customer_id"], sort=True,
+                           as_index=False, observed=True, dropna=False)["amount"].sum()
+        return out[_UNAPPLIED_COLUMNS].astype({"amount": np.int64}).reset_index(drop=True)
 
     def summary(self) -> pd.DataFrame:
         """Count and amount per rule, then the unapplied cash and the total.
@@ -127,7 +180,7 @@ class CashApplication:
         Returns
         -------
         DataFrame
-            Indexed by ``rule``: the four :data:`RULES` (``count`` of
+            Indexed by ``rule``: the five :data:`RULES` (``count`` of
             allocation rows, ``amount`` in int64 fen), ``"unapplied"`` (payments
             with cash left, and that cash) and ``"total"`` (payments, and all
             the amounts above: the cash received, when no payment's explicit
@@ -178,9 +231,10 @@ def apply_cash(ledger: Ledger) -> CashApplication:
 
     Examples
     --------
-    One customer, three invoices and four receipts (money in fen): P1 is
+    One customer, four invoices and four receipts (money in fen): P1 is
     allocated by finance, P3 names its invoice, P2 matches an invoice's amount
-    and P4 pays the oldest due first, with 300 元 left over:
+    and P4 pays the oldest due first; its 300 元 left over wait as the
+    customer's credit (预收款) until I4 is issued on 08-01:
 
     >>> import pandas as pd
     >>> from medrisk import Ledger
@@ -188,10 +242,12 @@ def apply_cash(ledger: Ledger) -> CashApplication:
     >>> ledger = Ledger.from_frames(
     ...     customers=pd.DataFrame({"customer_id": ["C1"]}),
     ...     invoices=pd.DataFrame({
-    ...         "invoice_id": ["I1", "I2", "I3"], "customer_id": ["C1", "C1", "C1"],
-    ...         "invoice_date": pd.to_datetime(["2025-01-10", "2025-02-10", "2025-03-10"]),
-    ...         "due_date": pd.to_datetime(["2025-04-10", "2025-05-10", "2025-06-10"]),
-    ...         "amount": [1_000_00, 2_000_00, 3_000_00]}),
+    ...         "invoice_id": ["I1", "I2", "I3", "I4"], "customer_id": ["C1"] * 4,
+    ...         "invoice_date": pd.to_datetime(["2025-01-10", "2025-02-10", "2025-03-10",
+    ...                                         "2025-08-01"]),
+    ...         "due_date": pd.to_datetime(["2025-04-10", "2025-05-10", "2025-06-10",
+    ...                                     "2025-11-01"]),
+    ...         "amount": [1_000_00, 2_000_00, 3_000_00, 500_00]}),
     ...     payments=pd.DataFrame({
     ...         "payment_id": ["P1", "P2", "P3", "P4"], "customer_id": ["C1"] * 4,
     ...         "payment_date": pd.to_datetime(["2025-04-01", "2025-05-01", "2025-06-01",
@@ -202,16 +258,14 @@ def apply_cash(ledger: Ledger) -> CashApplication:
     ...                               "amount": [500_00]}),
     ... )
     >>> result = apply_cash(ledger)
-    >>> result.allocations[["payment_id", "invoice_id", "amount", "rule"]]
-      payment_id invoice_id  amount          rule
-    0         P1         I1   50000      explicit
-    1         P2         I3  300000  exact_amount
-    2         P3         I2  180000     reference
-    3         P4         I1   50000    oldest_due
-    4         P4         I2   20000    oldest_due
-    >>> result.unapplied
-      payment_id customer_id payment_date  amount
-    0         P4          C1   2025-07-01   30000
+    >>> result.allocations[["payment_id", "invoice_id", "amount", "rule", "effective_date"]]
+      payment_id invoice_id  amount          rule effective_date
+    0         P1         I1   50000      explicit     2025-04-01
+    1         P2         I3  300000  exact_amount     2025-05-01
+    2         P3         I2  180000     reference     2025-06-01
+    3         P4         I1   50000    oldest_due     2025-07-01
+    4         P4         I2   20000    oldest_due     2025-07-01
+    5         P4         I4   30000       advance     2025-08-01
     >>> result.summary()
                   count  amount
     rule
@@ -219,13 +273,20 @@ def apply_cash(ledger: Ledger) -> CashApplication:
     reference         1  180000
     exact_amount      1  300000
     oldest_due        2   70000
-    unapplied         1   30000
+    advance           1   30000
+    unapplied         0       0
     total             4  630000
 
-    The allocations as of a date are the rows paid by then:
+    The allocations as of a date are the rows in effect by then; the rest of
+    the cash received by then is unapplied that day:
 
-    >>> int(result.allocations.query("payment_date <= '2025-06-30'")["amount"].sum())
-    530000
+    >>> int(result.allocations.query("effective_date <= '2025-07-31'")["amount"].sum())
+    600000
+    >>> result.unapplied_as_of("2025-07-31")
+      payment_id customer_id payment_date  amount
+    0         P4          C1   2025-07-01   30000
+    >>> result.unapplied_as_of("2025-08-01").empty
+    True
     """
     inv, pay = ledger.invoices, ledger.payments
     explicit = _non_empty(ledger.table("allocations"))
@@ -297,11 +358,14 @@ def apply_cash(ledger: Ledger) -> CashApplication:
     c_chain = pay_cust[chain]
     hi = _window_end(k_cust, k_day, cust_start, c_chain, pay_day[chain], day0, span)
     ref_pos = np.full(n_pay, -1, dtype=np.int64)
+    later_ref = np.full(n_pay, -1, dtype=np.int64)  # named invoice issued after the payment
     if references is not None:
         named = np.flatnonzero(inv_rows["reference"] >= 0)
         rp = pos_of_row[inv_rows["reference"][named]]
-        ok = (k_cust[rp] == pay_cust[named]) & (k_day[rp] <= pay_day[named])
+        mine = k_cust[rp] == pay_cust[named]
+        ok = mine & (k_day[rp] <= pay_day[named])
         ref_pos[named[ok]] = rp[ok]
+        later_ref[named[mine & ~ok]] = rp[mine & ~ok]
 
     # -- the rules, round by round ---------------------------------------------
     # round k holds the k-th payment of every customer (customers in order)
@@ -314,13 +378,18 @@ def apply_cash(ledger: Ledger) -> CashApplication:
     r_hi = hi[in_rounds]
     has_ref = np.logical_or.reduceat(r_ref >= 0, bounds[:-1]) if n_pay else []
     engine = _Engine(cap, k_cust, k_day, cust_start, adjusted, n_cust)
+    credit = _Credit(engine, chain, c_chain, later_ref[chain], day0, span)
     for k, (b0, b1) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        c, idx = r_cust[b0:b1], in_rounds[b0:b1]
+        credit.apply(c, r_day[b0:b1] - day0, idx)  # to invoices issued since c's last payment
         engine.apply_round(
-            rows[b0:b1], r_cust[b0:b1], r_day[b0:b1], remaining[b0:b1],
+            rows[b0:b1], c, r_day[b0:b1], remaining[b0:b1],
             r_ref[b0:b1] if has_ref[k] else None, r_hi[b0:b1],
         )
+        credit.add(idx, c, remaining[b0:b1])
+    credit.apply_to_the_end()
     unapplied_amt = np.zeros(n_pay, dtype=np.int64)
-    unapplied_amt[rows] = remaining
+    unapplied_amt[chain] = credit.left
 
     # -- results, by payment date then ledger row, explicit rows first --------
     pay_rank = np.empty(n_pay, dtype=np.int64)
@@ -346,14 +415,18 @@ def apply_cash(ledger: Ledger) -> CashApplication:
         fix = np.flatnonzero((seq < n_expl) & ((out_pay < 0) | (out_inv < 0)))
         payment_id[fix] = explicit["payment_id"].to_numpy()[seq[fix]]
         invoice_id[fix] = explicit["invoice_id"].to_numpy()[seq[fix]]
+    payment_date = pd.Series(_take(pay["payment_date"], out_pay))
+    issued = pd.Series(_take(inv["invoice_date"], out_inv)).astype(payment_date.dtype)
     allocations = pd.DataFrame(
         {
             "payment_id": payment_id,
             "invoice_id": invoice_id,
             "amount": out_amt[seq],
-            "payment_date": _take(pay["payment_date"], out_pay),
+            "payment_date": payment_date,
             "customer_id": _take(pay["customer_id"], out_pay),
             "rule": pd.Categorical.from_codes(out_rule[seq], categories=list(RULES)),
+            # a payment before its invoice takes effect on the invoice date
+            "effective_date": payment_date.where(~(issued > payment_date), issued),
         },
         columns=_ALLOCATION_COLUMNS,
     )
@@ -673,6 +746,171 @@ class _Engine:
             keep = ~self.settled[pos] & (self.key_of(self.k_cust[pos], value) == self.part_key)
             self.part_key, self.part_pos = self.part_key[keep], pos[keep]
             self.part_base = len(self.part_key)
+
+
+class _Credit:
+    """Unapplied cash (预收款) of each customer, applied to its invoices as they are issued.
+
+    Payments are addressed by their index in the chain (customer, date, id).
+    A customer's credit is ``left`` of its chain entries ``head[c]`` up to its
+    payment being applied, ``total[c]`` in all. While a customer has credit,
+    every invoice issued to it by its last payment date is settled (the
+    oldest-due rule only leaves cash once nothing is open), so credit only
+    meets invoices issued after that date. Before each payment, and once after
+    the last one, :meth:`apply` gives the credit to the invoices issued since,
+    day by day: on an invoice's issue day, first the credit of payments naming
+    it (``reference``), then all the credit, oldest payment first, to that
+    day's invoices in rule order (``advance``). Without names in the way, all
+    the days are done at once by merging cumulative sums of cash and of open
+    amounts; each issue day of a named invoice cuts that merge in two.
+    """
+
+    def __init__(self, engine, chain, c_chain, later_ref, day0, span):
+        n_cust = len(engine.cust_day)
+        self.e, self.chain, self.day0, self.span = engine, chain, day0, span
+        self.left = np.zeros(len(chain), dtype=np.int64)
+        self.total = np.zeros(n_cust, dtype=np.int64)
+        self.head = np.searchsorted(c_chain, np.arange(n_cust), side="left")
+        self.end = np.searchsorted(c_chain, np.arange(n_cust), side="right")
+        # invoice positions in issue order (customer, invoice date, then rule order)
+        self.iss = np.lexsort((engine.k_day, engine.k_cust))
+        self.iss_key = engine.k_cust[self.iss] * span + (engine.k_day[self.iss] - day0)
+        # chain entries naming an invoice issued after them, by (customer, issue day, entry)
+        named = np.flatnonzero(later_ref >= 0)
+        key = c_chain[named] * span + (engine.k_day[later_ref[named]] - day0)
+        o = np.argsort(key, kind="stable")
+        self.ref_at, self.ref_key, self.ref_pos = named[o], key[o], later_ref[named[o]]
+
+    def add(self, idx, c, rem) -> None:
+        """Keep what the payments at chain entries ``idx`` (customers ``c``) leave unapplied."""
+        self.left[idx] = rem
+        empty = self.total[c] == 0
+        self.head[c[empty]] = idx[empty]
+        self.total[c] += rem
+
+    def apply_to_the_end(self) -> None:
+        """Apply the credit left after every customer's last payment to later invoices."""
+        c = np.flatnonzero(self.total > 0)
+        self.apply(c, np.full(len(c), self.span - 1, dtype=np.int64), self.end[c])
+
+    def apply(self, c, upto, cur) -> None:
+        """Apply credit of customers ``c`` (ascending) to invoices issued since their last payment.
+
+        Invoices issued by day ``day0 + upto`` are reached; ``cur`` is the
+        chain entry of the payment about to be applied (the end of the credit).
+        """
+        keep = self.total[c] > 0
+        if not keep.any():
+            return
+        c, upto, cur = c[keep], upto[keep], cur[keep]
+        base = c * self.span
+        last = np.maximum(self.e.cust_day[c], self.day0 - 1) - self.day0
+        a = np.searchsorted(self.iss_key, base + last, side="right")
+        b = np.searchsorted(self.iss_key, base + upto, side="right")
+        r0 = np.searchsorted(self.ref_key, base + last, side="right")
+        r1 = np.searchsorted(self.ref_key, base + upto, side="right")
+        act = np.flatnonzero(b > a)
+        while len(act):
+            named = r0[act] < r1[act]
+            stop = b[act]
+            day_key = self.ref_key[r0[act][named]]
+            stop[named] = np.searchsorted(self.iss_key, day_key, side="left")
+            self.oldest_first(c[act], a[act], stop, cur[act])
+            a[act] = stop
+            act = act[named]
+            if len(act):  # the credit of payments naming an invoice of that day
+                r_end = np.searchsorted(self.ref_key, day_key, side="right")
+                self.named(r0[act], r_end)
+                r0[act] = r_end
+                act = act[self.total[c[act]] > 0]
+
+    def open_at_issue(self, pos):
+        """Open amount of invoice positions on their issue day (at least 0)."""
+        e = self.e
+        return np.maximum(e.cap[pos] - e.ruled[pos] - e.adjusted(pos, e.k_day[pos]), 0)
+
+    def named(self, s, t) -> None:
+        """Apply the credit of chain entries ``ref_at[s:t]`` to the invoices they name."""
+        ent, _, _ = _ranges(s, t)
+        j, pos = self.ref_at[ent], self.ref_pos[ent]
+        live = self.left[j] > 0
+        j, pos = j[live], pos[live]
+        if not len(j):
+            return
+        o = np.lexsort((j, pos))  # by invoice, then oldest payment first
+        j, pos = j[o], pos[o]
+        cash = self.left[j]
+        csum = np.cumsum(cash)
+        first = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
+        before = csum - cash - np.repeat(csum[first] - cash[first], np.diff(np.r_[first, len(j)]))
+        amt = np.minimum(cash, np.maximum(self.open_at_issue(pos) - before, 0))
+        g = amt > 0
+        self.give(j[g], pos[g], amt[g], _REFERENCE)
+
+    def oldest_first(self, c, a, b, cur) -> None:
+        """Apply credit, oldest payment first, to invoices ``iss[a:b]`` of customers ``c``."""
+        keep = (b > a) & (self.total[c] > 0)
+        c, a, b, cur = c[keep], a[keep], b[keep], cur[keep]
+        if not len(c):
+            return
+        ent, seg, offs = _ranges(a, b)
+        pos = self.iss[ent]
+        open_ = self.open_at_issue(pos)
+        o_sum = np.cumsum(open_)
+        o_base = o_sum[offs] - open_[offs]
+        need = o_sum[offs + (b - a) - 1] - o_base
+        # read credit entries from the head, chunk by chunk, until they cover the need
+        start, got, chunk = self.head[c].copy(), np.zeros(len(c), dtype=np.int64), _FIRST_CHUNK
+        parts, act = [], np.flatnonzero(need > 0)
+        while len(act):
+            t = np.minimum(start[act] + chunk, cur[act])
+            je, js, j_offs = _ranges(start[act], t)
+            if len(je):
+                parts.append((je, act[js]))
+                read = t > start[act]
+                got[act[read]] += np.add.reduceat(self.left[je], j_offs[read])
+            start[act] = t
+            act = act[(got[act] < need[act]) & (t < cur[act])]
+            chunk *= 4
+        if not parts:
+            return
+        j = np.concatenate([p[0] for p in parts])
+        o = np.argsort(j, kind="stable")
+        j, jseg = j[o], np.concatenate([p[1] for p in parts])[o]
+        # one axis for all customers: customer k moves x[k] from off[k] on
+        x = np.minimum(got, need)
+        off = np.cumsum(x) - x
+        cash = self.left[j]
+        c_sum = np.cumsum(cash)
+        j_first = np.flatnonzero(np.r_[True, jseg[1:] != jseg[:-1]])
+        c_base = np.repeat(c_sum[j_first] - cash[j_first], np.diff(np.r_[j_first, len(j)]))
+        cash_end = off[jseg] + np.minimum(c_sum - c_base, x[jseg])
+        open_end = off[seg] + np.minimum(o_sum - o_base[seg], x[seg])
+        cuts = _sorted_unique(np.concatenate([cash_end, open_end, off]))
+        at = cuts[:-1]
+        self.give(
+            j[np.searchsorted(cash_end, at, side="right")],
+            pos[np.searchsorted(open_end, at, side="right")],
+            np.diff(cuts),
+            _ADVANCE,
+        )
+        # the new head: the first entry read with cash left, else the first not read
+        fa, fs = _first_per_segment(np.flatnonzero(self.left[j] > 0), jseg)
+        head = start.copy()
+        head[fs] = j[fa]
+        self.head[c] = head
+
+    def give(self, j, pos, amt, rule) -> None:
+        """Apply ``amt`` of chain entries ``j`` to invoice positions ``pos``, and record it."""
+        if not len(j):
+            return
+        e = self.e
+        np.add.at(e.ruled, pos, amt)
+        np.subtract.at(self.left, j, amt)
+        np.subtract.at(self.total, e.k_cust[pos], amt)
+        e.record(self.chain[j], pos, amt, rule)
+        paid = _sorted_unique(pos)
+        e.book(paid, e.cap[paid] - e.ruled[paid] - e.adjusted(paid, e.k_day[paid]))
 
 
 def _sort_rows(keys: list[np.ndarray], ids: pd.Series) -> np.ndarray:

@@ -3,7 +3,7 @@
 Everything here is point in time. A figure "as of D" counts only invoices
 issued on or before D, and only allocations (dated by their payment's
 ``payment_date``) and adjustments dated on or before D. A reduction that is
-dated before its invoice (a prepayment explicitly applied to a later invoice)
+dated before its invoice (an advance receipt, 预收款, applied to a later invoice)
 takes effect on the invoice date: before that the invoice does not exist.
 
 How it works: for each ledger the invoices and their reductions (allocations
@@ -93,7 +93,7 @@ def cash_application_of(ledger: Ledger):
     -------
     CashApplication
         With ``allocations`` (payment_id, invoice_id, amount, payment_date,
-        customer_id, rule) and ``unapplied``.
+        customer_id, rule, effective_date) and ``unapplied``.
     """
     return _check_ledger(ledger).derive(_apply_cash)
 
@@ -106,8 +106,10 @@ def allocations_of(ledger: Ledger) -> pd.DataFrame:
     """Which payment paid which invoice, explicit and derived (cached per ledger).
 
     Wraps :func:`medrisk.receivables.apply_cash`: explicit allocations as given,
-    the rest allocated point in time (a payment only to invoices issued on or
-    before its date). An allocation is dated by its payment's ``payment_date``.
+    the rest allocated point in time (a payment to invoices issued by its date;
+    the cash it leaves to the customer's next invoices, on their issue dates).
+    An allocation takes effect on its ``effective_date``, the later of its
+    ``payment_date`` and its invoice's date.
 
     Parameters
     ----------
@@ -117,7 +119,7 @@ def allocations_of(ledger: Ledger) -> pd.DataFrame:
     -------
     DataFrame
         Columns payment_id, invoice_id, amount (int64 fen), payment_date,
-        customer_id, rule.
+        customer_id, rule, effective_date.
     """
     return cash_application_of(ledger).allocations
 

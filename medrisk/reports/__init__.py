@@ -71,6 +71,16 @@ from medrisk.reports._runs import (
     notebook_parameters,
     notebook_path,
 )
+from medrisk.reports._sections import (
+    DIMENSION_NEEDS,
+    SECTION_NEEDS,
+    Need,
+    Section,
+    Skip,
+    attempt,
+    skip_text,
+    unmet,
+)
 from medrisk.reports._session import (
     ReportContext,
     start,
@@ -84,6 +94,14 @@ from medrisk.reports._widgets import (
 )
 
 __all__ = [
+    "Need",
+    "Skip",
+    "Section",
+    "SECTION_NEEDS",
+    "DIMENSION_NEEDS",
+    "skip_text",
+    "attempt",
+    "unmet",
     "Brief",
     "period_bounds",
     "month_ends",

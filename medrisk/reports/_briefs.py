@@ -24,6 +24,7 @@ from medrisk import receivables as R
 from medrisk.data import Ledger
 from medrisk.i18n import check_language, pct, t
 from medrisk.kernel import wan
+from medrisk.reports._sections import Need, Skip, attempt
 
 __all__ = [
     "Brief",
@@ -56,12 +57,15 @@ class Brief:
         The metric warnings the summary counts (:func:`medrisk.receivables.warnings`),
         for the report to list without computing them again; None when none
         were asked for.
+    skipped : list of Skip
+        Figures left out for want of data (each says what it needs).
     """
 
     cards: list[dict[str, str]] = field(default_factory=list)
     points: list[str] = field(default_factory=list)
     figures: dict[str, tuple[Any, str]] = field(default_factory=dict)
     warnings: pd.DataFrame | None = None
+    skipped: list = field(default_factory=list)
 
 
 def period_bounds(as_of) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:
@@ -83,6 +87,11 @@ def month_ends(as_of, months: int) -> pd.DatetimeIndex:
     if ends[-1] != end:
         ends = ends[1:].append(pd.DatetimeIndex([end]))
     return ends
+
+
+def _days(x) -> str:
+    """``217`` days, or ``—`` when the figure cannot be computed (no sales in the period)."""
+    return f"{float(x):.0f}" if x is not None and np.isfinite(float(x)) else "—"
 
 
 def _delta(now: float, before: float, kind: str, language: str) -> str:
@@ -146,7 +155,7 @@ def receivables_brief(ledger: Ledger, as_of, language: str = "zh",
         {"label": t("overdue_rate", language), "value": pct(now["overdue_rate"]),
          "delta": _delta(float(now["overdue_rate"]), float(prev["overdue_rate"]), "share",
                          language)},
-        {"label": t("dso", language), "value": f"{now['dso']:.0f}",
+        {"label": t("dso", language), "value": _days(now["dso"]),
          "delta": _delta(float(now["dso"]), float(prev["dso"]), "days", language)},
         {"label": t("collection_rate", language), "value": pct(now["collection_rate"]),
          "delta": _delta(float(now["collection_rate"]), float(prev["collection_rate"]), "share",
@@ -159,7 +168,8 @@ def receivables_brief(ledger: Ledger, as_of, language: str = "zh",
             f"（逾期率 {pct(now['overdue_rate'])}），逾期超过180天 {wan(over_180)} 元。",
             f"本期（{start:%m月%d日}至{end:%m月%d日}，{days}天）开票 {wan(now['sales'])} 元，"
             f"回款 {wan(now['collected'])} 元，回款率 {pct(now['collection_rate'])}；"
-            f"DSO {now['dso']:.0f} 天（上月 {prev['dso']:.0f} 天）。",
+            + (f"DSO {_days(now['dso'])} 天（上月 {_days(prev['dso'])} 天）。"
+             if np.isfinite(now["dso"]) else "本期没有开票，DSO 无法计算。"),
         ]
         if thresholds is not None:
             b.points.append(f"触发预警 {n_warn} 条，详见下文。" if n_warn else "本期无指标预警。")
@@ -170,11 +180,13 @@ def receivables_brief(ledger: Ledger, as_of, language: str = "zh",
             f"{wan(over_180)} 元 is more than 180 days past due.",
             f"In the period ({start:%d %b} to {end:%d %b}, {days} days) we invoiced "
             f"{wan(now['sales'])} 元 and collected {wan(now['collected'])} 元, "
-            f"a collection rate of {pct(now['collection_rate'])}; DSO is {now['dso']:.0f} days "
-            f"(last month {prev['dso']:.0f}).",
+            f"a collection rate of {pct(now['collection_rate'])}; "
+            + (f"DSO is {_days(now['dso'])} days (last month {_days(prev['dso'])})."
+               if np.isfinite(now["dso"]) else "DSO cannot be computed: nothing was invoiced."),
         ]
         if thresholds is not None:
-            b.points.append(f"{n_warn} warning(s) raised; see below." if n_warn
+            b.points.append(f"{n_warn} {'warning' if n_warn == 1 else 'warnings'} raised; "
+                            "see below." if n_warn
                             else "No metric warnings this period.")
     return b
 
@@ -185,13 +197,14 @@ def plan_brief(attainment: pd.DataFrame, forecast: pd.DataFrame, backtest: pd.Da
 
     Parameters
     ----------
-    attainment : DataFrame
-        :func:`medrisk.planning.attainment` by a unit column.
+    attainment : DataFrame or None
+        :func:`medrisk.planning.attainment` by a unit column; None without
+        targets (the brief then says what attainment needs).
     forecast : DataFrame
         :func:`medrisk.planning.forecast_sales` (with its ``total`` rows).
     backtest : DataFrame
         :func:`medrisk.planning.backtest_sales`.
-    alerts : DataFrame
+    alerts : DataFrame or None
         :func:`medrisk.planning.plan_alerts`.
     language : {"zh", "en"}, default="zh"
 
@@ -200,9 +213,7 @@ def plan_brief(attainment: pd.DataFrame, forecast: pd.DataFrame, backtest: pd.Da
     Brief
     """
     check_language(language)
-    last = attainment[attainment["period"] == attainment["period"].max()]
-    plan_ytd, actual_ytd = int(last["plan_ytd"].sum()), int(last["actual_ytd"].sum())
-    ytd = actual_ytd / plan_ytd if plan_ytd else float("nan")
+    zh = language == "zh"
     total = forecast[forecast["unique_id"] == "total"].sort_values("ds")
     next3 = float(total["mean"].head(3).sum())
     next12 = float(total["mean"].sum())
@@ -210,22 +221,14 @@ def plan_brief(attainment: pd.DataFrame, forecast: pd.DataFrame, backtest: pd.Da
     wape = float(series.loc["AutoETS", "wape"]) if "AutoETS" in series.index else float("nan")
     wape_sn = (float(series.loc["SeasonalNaive", "wape"]) if "SeasonalNaive" in series.index
                else float("nan"))
-    period = pd.Timestamp(last["period"].max())
     b = Brief()
     b.figures = {
-        "attainment_ytd": (ytd, "share"),
-        "actual_ytd": (actual_ytd, "fen"),
-        "plan_ytd": (plan_ytd, "fen"),
         "forecast_next_3m": (round(next3 * 100), "fen"),
         "forecast_next_12m": (round(next12 * 100), "fen"),
         "wape": (wape, "share"),
         "wape_seasonal_naive": (wape_sn, "share"),
-        "plan_alerts": (len(alerts), "count"),
     }
-    zh = language == "zh"
     b.cards = [
-        {"label": "累计达成率" if zh else "Attainment, year to date", "value": pct(ytd),
-         "delta": f"{wan(actual_ytd)} / {wan(plan_ytd)}"},
         {"label": "未来3个月预测销售" if zh else "Forecast, next 3 months",
          "value": wan(round(next3 * 100))},
         {"label": "未来12个月预测销售" if zh else "Forecast, next 12 months",
@@ -233,25 +236,38 @@ def plan_brief(attainment: pd.DataFrame, forecast: pd.DataFrame, backtest: pd.Da
         {"label": "预测误差WAPE" if zh else "Forecast error (WAPE)", "value": pct(wape),
          "delta": ("季节朴素法 " if zh else "seasonal naive ") + pct(wape_sn)},
     ]
+    wape_text = (f"回测误差(WAPE) {pct(wape)}，季节朴素法为 {pct(wape_sn)}" if np.isfinite(wape)
+                 else "历史太短，无法回测误差" if zh else "")
+    if not zh:
+        wape_text = (f"back-tested error (WAPE) {pct(wape)} against {pct(wape_sn)} for seasonal "
+                     "naive" if np.isfinite(wape) else "too little history to back-test the error")
+    b.points = [
+        f"预测未来3个月销售 {wan(round(next3 * 100))} 元，"
+        f"未来12个月 {wan(round(next12 * 100))} 元；{wape_text}。" if zh else
+        f"Forecast sales: {wan(round(next3 * 100))} 元 over the next 3 months, "
+        f"{wan(round(next12 * 100))} 元 over 12; {wape_text}."
+    ]
+    if attainment is None or attainment.empty:
+        b.skipped.append(Skip("plan_attainment", (Need("targets"),)))
+        return b
+    last = attainment[attainment["period"] == attainment["period"].max()]
+    plan_ytd, actual_ytd = int(last["plan_ytd"].sum()), int(last["actual_ytd"].sum())
+    ytd = actual_ytd / plan_ytd if plan_ytd else float("nan")
+    period = pd.Timestamp(last["period"].max())
+    n_alerts = 0 if alerts is None else len(alerts)
+    b.figures.update({"attainment_ytd": (ytd, "share"), "actual_ytd": (actual_ytd, "fen"),
+                      "plan_ytd": (plan_ytd, "fen"), "plan_alerts": (n_alerts, "count")})
+    b.cards.insert(0, {"label": "累计达成率" if zh else "Attainment, year to date",
+                       "value": pct(ytd), "delta": f"{wan(actual_ytd)} / {wan(plan_ytd)}"})
     if zh:
-        b.points = [
-            f"{period.year}年1-{period.month}月累计销售 {wan(actual_ytd)} 元，"
-            f"计划 {wan(plan_ytd)} 元，"
-            f"累计达成率 {pct(ytd)}。",
-            f"预测未来3个月销售 {wan(round(next3 * 100))} 元，"
-            f"未来12个月 {wan(round(next12 * 100))} 元；"
-            f"回测误差(WAPE) {pct(wape)}，季节朴素法为 {pct(wape_sn)}。",
-            f"计划预警 {len(alerts)} 条。" if len(alerts) else "本期无计划预警。",
-        ]
+        b.points.insert(0, f"{period.year}年1-{period.month}月累计销售 {wan(actual_ytd)} 元，"
+                           f"计划 {wan(plan_ytd)} 元，累计达成率 {pct(ytd)}。")
+        b.points.append(f"计划预警 {n_alerts} 条。" if n_alerts else "本期无计划预警。")
     else:
-        b.points = [
-            f"Sales January to {period:%B %Y} are {wan(actual_ytd)} 元 against a plan of "
-            f"{wan(plan_ytd)} 元: {pct(ytd)} attainment.",
-            f"Forecast sales: {wan(round(next3 * 100))} 元 over the next 3 months, "
-            f"{wan(round(next12 * 100))} 元 over 12; back-tested error (WAPE) {pct(wape)} "
-            f"against {pct(wape_sn)} for seasonal naive.",
-            f"{len(alerts)} plan alert(s)." if len(alerts) else "No plan alerts this period.",
-        ]
+        b.points.insert(0, f"Sales January to {period:%B %Y} are {wan(actual_ytd)} 元 against a "
+                           f"plan of {wan(plan_ytd)} 元: {pct(ytd)} attainment.")
+        b.points.append(f"{n_alerts} plan {'alert' if n_alerts == 1 else 'alerts'}."
+                        if n_alerts else "No plan alerts this period.")
     return b
 
 
@@ -302,11 +318,13 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
         Receivables warnings and plan alerts together, with message_zh / message_en.
     """
     check_language(language)
+    zh = language == "zh"
     rec = receivables_brief(ledger, as_of, language, thresholds)
     _, end, prev_end = period_bounds(as_of)
     th = T.load_thresholds(risk_thresholds_file or None)
-    high_exposure, high_n = _high_risk(ledger, end, th)
-    prev_exposure, _ = _high_risk(ledger, prev_end, th)
+    skips: list[Skip] = []
+    risk = attempt(skips, "high_risk", _high_risk, ledger, end, th)
+    prev_risk = attempt([], "high_risk", _high_risk, ledger, prev_end, th) if risk else None
     open_ar = rec.figures["open_ar"][0]
     fc = Sa.forecast_sales(ledger, end, by=None, h=3)
     total = fc[fc["unique_id"] == Sa.TOTAL_ID]
@@ -314,7 +332,65 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
     cash = CF.cash_in_forecast(ledger, end, horizon="3M", sales_forecast=fc)
     cash3 = int(round(float(cash.loc[cash["component"] == "total", "mean"].sum()) * 100))
     last3 = K.kpis(ledger, *window(end, 3)).iloc[0]
-    att = At.attainment(ledger, end, by="region")
+    att = attempt(skips, "plan_attainment", At.attainment, ledger, end, by="region")
+    alerts = None if att is None else At.plan_alerts(ledger, end, by="region")
+    plan = _plan_ytd(att)
+    # company-level warnings and plan alerts first: the list is cut, and one line per
+    # customer over its limit would push them out of sight
+    rw = rec.warnings
+    company = None if rw is None else rw[rw["scope"] == "company"]
+    customers = None if rw is None else rw[rw["scope"] != "company"]
+    warn = pd.concat([company, alerts, customers], ignore_index=True)
+    b = Brief(skipped=skips)
+    b.figures = dict(rec.figures)
+    b.figures.update({"forecast_next_3m": (next3, "fen"), "cash_in_3m": (cash3, "fen"),
+                      "warnings": (len(warn), "count")})
+    points = []
+    cards = list(rec.cards[:4])
+    if risk is not None:
+        (high_exposure, high_n), (prev_exposure, _) = risk, prev_risk or (None, None)
+        b.figures.update({"high_risk_exposure": (high_exposure, "fen"),
+                          "high_risk_exposure_prev": (prev_exposure, "fen"),
+                          "high_risk_customers": (high_n, "count")})
+        share = f"{'占应收' if zh else 'of AR'} {pct(high_exposure / open_ar)}" if open_ar else ""
+        delta = _delta(high_exposure, prev_exposure, "fen", language) if prev_risk else ""
+        cards.append({"label": t("high_risk", language), "value": wan(high_exposure),
+                      "delta": ("；" if zh else "; ").join(x for x in (delta, share) if x)})
+        before = (f"（上月末 {wan(prev_exposure)} 元）" if zh else
+                  f" (last month end {wan(prev_exposure)} 元)") if prev_risk else ""
+        points.append(f"高风险客户 {high_n} 家，敞口 {wan(high_exposure)} 元{before}。" if zh else
+                      f"{high_n} high-risk customers with {wan(high_exposure)} 元 of "
+                      f"exposure{before}.")
+    if plan is not None:
+        ytd, ytd_before, actual_ytd, plan_ytd = plan
+        b.figures.update({"actual_ytd": (actual_ytd, "fen"), "plan_ytd": (plan_ytd, "fen"),
+                          "attainment_ytd": (ytd, "share")})
+        cards.append({"label": "累计计划达成率" if zh else "Plan attainment YTD", "value": pct(ytd),
+                      "delta": _delta(ytd, ytd_before, "share", language)})
+        points.append(f"累计计划达成率 {pct(ytd)}。" if zh else
+                      f"Plan attainment year to date {pct(ytd)}.")
+    cards += [
+        {"label": "未来3个月预测销售" if zh else "Forecast sales, 3 months", "value": wan(next3),
+         "delta": _versus("过去3个月实际", "last 3 months actual", int(last3["sales"]), language)},
+        {"label": "未来3个月预计回款" if zh else "Forecast cash-in, 3 months", "value": wan(cash3),
+         "delta": _versus("过去3个月回款", "last 3 months", int(last3["collected"]), language)},
+    ]
+    points.append(f"预计未来3个月销售 {wan(next3)} 元、回款 {wan(cash3)} 元"
+                  f"（过去3个月销售 {wan(last3['sales'])} 元、回款 {wan(last3['collected'])} 元）；"
+                  f"预警 {len(warn)} 条。" if zh else
+                  f"The next 3 months should bring {wan(next3)} 元 of sales "
+                  f"and {wan(cash3)} 元 of cash "
+                  f"(last 3 months: {wan(last3['sales'])} 元 and {wan(last3['collected'])} 元); "
+                  f"{len(warn)} {'warning' if len(warn) == 1 else 'warnings'}.")
+    b.cards = cards
+    b.points = rec.points[:2] + points
+    return b, warn
+
+
+def _plan_ytd(att: pd.DataFrame | None) -> tuple[float, float, int, int] | None:
+    """(attainment YTD, the month before's, actual YTD, plan YTD) from an attainment table."""
+    if att is None or att.empty:
+        return None
     periods = sorted(att["period"].unique())
 
     def ytd_at(period) -> float:
@@ -323,52 +399,9 @@ def management_brief(ledger: Ledger, as_of, language: str = "zh",
         return int(rows["actual_ytd"].sum()) / plan if plan else float("nan")
 
     last = att[att["period"] == periods[-1]]
-    plan_ytd, actual_ytd = int(last["plan_ytd"].sum()), int(last["actual_ytd"].sum())
-    ytd = ytd_at(periods[-1])
-    ytd_before = ytd_at(periods[-2]) if len(periods) > 1 else float("nan")
-    # company-level warnings and plan alerts first: the list is cut, and one line per
-    # customer over its limit would push them out of sight
-    rw = rec.warnings
-    company = None if rw is None else rw[rw["scope"] == "company"]
-    customers = None if rw is None else rw[rw["scope"] != "company"]
-    warn = pd.concat([company, At.plan_alerts(ledger, end, by="region"), customers],
-                     ignore_index=True)
-    b = Brief()
-    b.figures = dict(rec.figures)
-    b.figures.update({"high_risk_exposure": (high_exposure, "fen"),
-                      "high_risk_exposure_prev": (prev_exposure, "fen"),
-                      "high_risk_customers": (high_n, "count"),
-                      "forecast_next_3m": (next3, "fen"), "cash_in_3m": (cash3, "fen"),
-                      "actual_ytd": (actual_ytd, "fen"), "plan_ytd": (plan_ytd, "fen"),
-                      "attainment_ytd": (ytd, "share"), "warnings": (len(warn), "count")})
-    zh = language == "zh"
-    share = f"{'占应收' if zh else 'of AR'} {pct(high_exposure / open_ar)}" if open_ar else ""
-    b.cards = rec.cards[:4] + [
-        {"label": "高风险敞口" if zh else "High-risk exposure", "value": wan(high_exposure),
-         "delta": _delta(high_exposure, prev_exposure, "fen", language) + (f"；{share}" if zh else
-                                                                           f"; {share}")},
-        {"label": "累计计划达成率" if zh else "Plan attainment YTD", "value": pct(ytd),
-         "delta": _delta(ytd, ytd_before, "share", language)},
-        {"label": "未来3个月预测销售" if zh else "Forecast sales, 3 months", "value": wan(next3),
-         "delta": _versus("过去3个月实际", "last 3 months actual", int(last3["sales"]), language)},
-        {"label": "未来3个月预计回款" if zh else "Forecast cash-in, 3 months", "value": wan(cash3),
-         "delta": _versus("过去3个月回款", "last 3 months", int(last3["collected"]), language)},
-    ]
-    extra_zh = (f"高风险客户 {high_n} 家，敞口 {wan(high_exposure)} 元"
-                f"（上月末 {wan(prev_exposure)} 元）；"
-                f"累计计划达成率 {pct(ytd)}；"
-                f"预计未来3个月销售 {wan(next3)} 元、回款 {wan(cash3)} 元"
-                f"（过去3个月销售 {wan(last3['sales'])} 元、回款 {wan(last3['collected'])} 元）；"
-                f"预警 {len(warn)} 条。")
-    extra_en = (f"{high_n} high-risk customers with {wan(high_exposure)} 元 of exposure "
-                f"(last month end {wan(prev_exposure)} 元); "
-                f"plan attainment year to date {pct(ytd)}; "
-                f"the next 3 months should bring {wan(next3)} 元 of sales "
-                f"and {wan(cash3)} 元 of cash "
-                f"(last 3 months: {wan(last3['sales'])} 元 and {wan(last3['collected'])} 元); "
-                f"{len(warn)} warning(s).")
-    b.points = rec.points[:2] + [extra_zh if zh else extra_en]
-    return b, warn
+    before = ytd_at(periods[-2]) if len(periods) > 1 else float("nan")
+    return (ytd_at(periods[-1]), before, int(last["actual_ytd"].sum()),
+            int(last["plan_ytd"].sum()))
 
 
 def window(as_of, months: int) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -441,18 +474,19 @@ def collections_brief(calls: pd.DataFrame, tasks: pd.DataFrame, disputes: pd.Dat
         ``DunningRun.tasks``.
     disputes : DataFrame
         ``DunningRun.disputes``.
-    pay : DataFrame
-        :func:`medrisk.dunning.collection_pay`.
+    pay : DataFrame or None
+        :func:`medrisk.dunning.collection_pay`; None without salespeople.
     language : {"zh", "en"}, default="zh"
     """
     check_language(language)
     overdue = int(calls["overdue_amount"].sum()) if len(calls) else 0
     collectors = calls["collector_id"].nunique() if len(calls) else 0
-    total_pay = int(pay["pay"].sum()) if len(pay) else 0
+    total_pay = int(pay["pay"].sum()) if pay is not None and len(pay) else 0
     b = Brief()
     b.figures = {"calls": (len(calls), "count"), "calls_overdue_amount": (overdue, "fen"),
-                 "dunning_actions": (len(tasks), "count"), "disputes": (len(disputes), "count"),
-                 "pay_total": (total_pay, "fen")}
+                 "dunning_actions": (len(tasks), "count"), "disputes": (len(disputes), "count")}
+    if pay is not None:
+        b.figures["pay_total"] = (total_pay, "fen")
     zh = language == "zh"
     b.cards = [
         {"label": "今日待联系客户" if zh else "Calls due today", "value": f"{len(calls):,}",
@@ -470,9 +504,10 @@ def collections_brief(calls: pd.DataFrame, tasks: pd.DataFrame, disputes: pd.Dat
          f"{len(disputes):,} 张争议发票转争议处理队列。" if zh else
          f"The dunning schedule has {len(tasks):,} actions due today; "
          f"{len(disputes):,} disputed invoices go to the dispute queue."),
-        (f"本期回款挂钩薪酬合计 {wan(total_pay)} 元。" if zh else
-         f"Collection-linked pay for the period totals {wan(total_pay)} 元."),
     ]
+    if pay is not None:
+        b.points.append(f"本期回款挂钩薪酬合计 {wan(total_pay)} 元。" if zh else
+                        f"Collection-linked pay for the period totals {wan(total_pay)} 元.")
     return b
 
 

@@ -78,6 +78,22 @@ def _bucket_names(frame: pd.DataFrame, language: str) -> list[tuple[str, str]]:
     return [(c, labels_zh.get(c, c) if language == "zh" else t(f"bucket.{c}", "en")) for c in cols]
 
 
+def _group_labels(values, language: str = "zh") -> list[str]:
+    """Return the labels of group values for a chart: a missing value is 未指定 / unassigned.
+
+    Examples
+    --------
+    >>> _group_labels(["华东", None, float("nan"), ("华东", None)], "en")
+    ['华东', 'unassigned', 'unassigned', '华东 / unassigned']
+    """
+    def one(v) -> str:
+        if isinstance(v, tuple):
+            return " / ".join(one(x) for x in v)
+        return t("unassigned", language) if v is None or (isinstance(v, float) and v != v) \
+            else str(v)
+    return [one(v) for v in values]
+
+
 def aging_by_dimension(agings: Mapping[str, pd.DataFrame], language: str = "zh",
                        title: str | None = None) -> go.Figure:
     """Stacked bars of open amounts by aging bucket, one bar per group.
@@ -101,10 +117,10 @@ def aging_by_dimension(agings: Mapping[str, pd.DataFrame], language: str = "zh",
     n_traces = []
     for d_i, dim in enumerate(dims):
         frame = agings[dim].sort_values("total")
-        groups = [str(g) if not isinstance(g, tuple) else " / ".join(map(str, g))
-                  for g in frame.index]
+        groups = _group_labels(frame.index, language)
         if dim in ("customer_type", "channel"):
-            groups = [t(f"{dim}.{g}", language) for g in groups]
+            groups = [t(f"{dim}.{g}", language) if g is not None else label
+                      for g, label in zip(frame.index, groups, strict=True)]
         buckets = _bucket_names(frame, language)
         for b_i, (col, label) in enumerate(buckets):
             values = frame[col].to_numpy()
@@ -303,7 +319,8 @@ def attainment_chart(att: pd.DataFrame, by: str, language: str = "zh",
     colours = ["#c0392b" if a < 0.85 else ("#f2a541" if a < 1 else "#4c9a6a")
                for a in last["attainment_ytd"]]
     fig = go.Figure(go.Bar(
-        y=last[by].astype(str), x=last["attainment_ytd"], orientation="h", marker_color=colours,
+        y=_group_labels(last[by], language), x=last["attainment_ytd"], orientation="h",
+        marker_color=colours,
         customdata=np.stack([last["actual_ytd"] / 100, last["plan_ytd"] / 100], axis=-1),
         text=[f"{a:.0%}" for a in last["attainment_ytd"]], textposition="outside",
         hovertemplate=("%{y}: %{x:.1%}<br>¥%{customdata[0]:,.0f} / ¥%{customdata[1]:,.0f}"
@@ -489,7 +506,8 @@ def collector_chart(calls: pd.DataFrame, language: str = "zh", top: int = 25) ->
     what the others hold together, so a team of a hundred stays readable.
     """
     zh = language == "zh"
-    g = (calls.groupby("collector_name", sort=False)
+    g = (calls.assign(collector_name=_group_labels(calls["collector_name"], language))
+         .groupby("collector_name", sort=False)
          .agg(calls=("customer_id", "size"), overdue=("overdue_amount", "sum"))
          .sort_values("overdue", ascending=False))
     title = ("各催收人今日待联系客户的逾期金额" if zh

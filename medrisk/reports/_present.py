@@ -41,6 +41,10 @@ table.mr-table th{background:#1f5f8b;color:#fff;padding:5px 9px;text-align:left 
 table.mr-table td{border-bottom:1px solid #e3e8ee;padding:4px 9px;text-align:left !important}
 table.mr-table td.num{text-align:right !important;font-variant-numeric:tabular-nums}
 .mr-warn{color:#a12d1f}
+.mr-stale{background:#fdecea;border-left:4px solid #a12d1f;color:#a12d1f;padding:6px 12px;
+  margin-top:8px;font-weight:600}
+.mr-skip{background:#fff8e1;border-left:4px solid #c98a00;color:#5a4300;padding:6px 12px;
+  font-size:14px}
 </style>
 """
 
@@ -63,8 +67,9 @@ def setup() -> None:
     _display_html(_CSS)
 
 
-def header(report: str, as_of, language: str, scope: str = "", data: str = "") -> None:
-    """Title, valuation date, scope and unit of a report."""
+def header(report: str, as_of, language: str, scope: str = "", data: str = "",
+           data_ends: str | None = None) -> None:
+    """Title, valuation date, scope and unit of a report (and a warning when the data is stale)."""
     check_language(language)
     meta = [
         f"<span><b>{t('as_of', language)}</b>: {date_text(as_of, language)}</span>",
@@ -74,9 +79,14 @@ def header(report: str, as_of, language: str, scope: str = "", data: str = "") -
     ]
     if data:
         meta.append(f"<span><b>{t('data', language)}</b>: {html.escape(data)}</span>")
+    stale = ""
+    if data_ends:
+        text = t("data_ends", language, date=date_text(data_ends, language),
+                 as_of=date_text(as_of, language))
+        stale = f"<div class='mr-stale'>{html.escape(text)}</div>"
     _display_html(
         f"<div class='mr-header'><h1>{html.escape(t('title.' + report, language))}</h1>"
-        f"<div class='mr-meta'>{''.join(meta)}</div></div>"
+        f"<div class='mr-meta'>{''.join(meta)}</div>{stale}</div>"
     )
 
 
@@ -122,7 +132,7 @@ _NUMERIC_KINDS = ("money", "yuan", "pct", "int", "float", "float3")
 
 def _cell(value, kind: str, language: str = "zh") -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
-        return "—"
+        return html.escape(t("unassigned", language)) if kind == "group" else "—"
     if kind == "money":
         return yuan(value, 2, symbol=False)
     if kind == "yuan":  # an amount already in 元 (a float), shown to the fen
@@ -151,7 +161,8 @@ def table(frame: pd.DataFrame, columns: Mapping[str, tuple[str, str]], language:
     frame : DataFrame
     columns : dict
         Column -> (label key, kind) with kind one of money (fen shown as 元), yuan (元 shown as 元),
-        pct, int, float, float3, date, text, or ``label:<prefix>`` (a code shown
+        pct, int, float, float3, date, text, group (a grouping value: missing shows as 未指定 /
+        unassigned), or ``label:<prefix>`` (a code shown
         by its zh/en label ``<prefix>.<code>``, e.g. ``label:model`` turns
         ``gbm`` into 梯度提升模型; unknown codes show as they are).
     language : {"zh", "en"}
@@ -196,23 +207,37 @@ class Recorder:
         self.report = report
         self.figures: dict[str, Any] = {}
         self.meta: dict[str, Any] = {}
+        self.skips: list = []  # Skip objects, in the order they happened
 
     def __call__(self, key: str, value, label_zh: str = "", label_en: str = "",
                  unit: str = "") -> Any:
         """Record ``value`` under ``key`` and return it."""
         if isinstance(value, (np.integer,)):
             value = int(value)
-        elif isinstance(value, (np.floating,)):
-            value = float(value)
+        elif isinstance(value, (np.floating, float)):
+            # a figure that cannot be computed (DSO without sales) is recorded as null: "—"
+            value = float(value) if np.isfinite(value) else None
         self.figures[key] = {"value": value, "label_zh": label_zh or t(key, "zh"),
                              "label_en": label_en or t(key, "en"), "unit": unit}
         self._write()
         return value
 
     def brief(self, brief) -> None:
-        """Record every figure of a :class:`~medrisk.reports.Brief`."""
+        """Record every figure of a :class:`~medrisk.reports.Brief`, and what it left out."""
         for key, (value, unit) in brief.figures.items():
             self(key, value, unit=unit)
+        for skip in getattr(brief, "skipped", ()):
+            self.skipped(skip)
+
+    def skipped(self, skip) -> None:
+        """Record a section or figure left out for want of data (a :class:`Skip`)."""
+        if skip not in self.skips:
+            self.skips.append(skip)
+            self._write()
+
+    def skip_for(self, key: str):
+        """Return the recorded :class:`Skip` of ``key``, or None."""
+        return next((s for s in self.skips if s.key == key), None)
 
     def ledger(self, ledger, **meta) -> None:
         """Record which data a report used: fingerprint, source and (for databases) origin."""
@@ -229,5 +254,6 @@ class Recorder:
             return
         p = Path(self.path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(json.dumps({"report": self.report, "meta": self.meta, "figures": self.figures},
+        p.write_text(json.dumps({"report": self.report, "meta": self.meta, "figures": self.figures,
+                                 "skipped": [s.as_dict() for s in self.skips]},
                                 ensure_ascii=False, indent=1, default=str), encoding="utf-8")

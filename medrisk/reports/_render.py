@@ -13,6 +13,7 @@ script that would come from a CDN (require.js, MathJax, mermaid) is removed.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import datetime as dt
 import html
@@ -34,11 +35,12 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from medrisk.config import PROJ_ROOT, REPORTS_DIR, resolve_path
+from medrisk.data import check_as_of, default_as_of, load_scoped
 from medrisk.exceptions import ParamsError, mask_secrets
 from medrisk.i18n import date_text, t
 from medrisk.kernel import VERSION as __version__
 from medrisk.kernel import yuan
-from medrisk.reports._runs import check_parameters, load_run, notebook_path
+from medrisk.reports._runs import check_parameters, load_run, notebook_parameters, notebook_path
 
 __all__ = ["render", "run", "NotebookResult", "RunResult", "RunInterrupted", "code_version",
            "to_html"]
@@ -59,6 +61,7 @@ class NotebookResult:
     executed: str | None = None
     figures: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     failed_cell: int | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -112,7 +115,7 @@ def to_html(executed: Path, target: Path, title: str) -> Path:
 
 
 def render(notebook: str, parameters: dict[str, Any], out_dir: str | os.PathLike,
-           *, progress: bool = False, timeout: int = 1800) -> NotebookResult:
+           *, progress: bool = False, timeout: int = 1800, kernel=None) -> NotebookResult:
     """Execute ``notebooks/<notebook>.ipynb`` with papermill and write ``<notebook>.html``.
 
     Parameters
@@ -128,6 +131,10 @@ def render(notebook: str, parameters: dict[str, Any], out_dir: str | os.PathLike
         Show papermill's cell progress bar.
     timeout : int, default=1800
         Seconds a cell may take.
+    kernel : KernelManager, default=None
+        A kernel to run in (see :func:`shared_kernel`): its namespace is
+        cleared first, its imports are kept. None starts a kernel for this
+        notebook alone.
 
     Returns
     -------
@@ -146,18 +153,27 @@ def render(notebook: str, parameters: dict[str, Any], out_dir: str | os.PathLike
     t0 = time.perf_counter()
     result = NotebookResult(notebook=notebook, ok=True, seconds=0.0, parameters=dict(parameters))
     try:
-        pm.execute_notebook(str(notebook_path(notebook)), str(executed), parameters=params,
+        source, how = str(notebook_path(notebook)), {"kernel_manager_class": _ipc_kernel_manager()}
+        if kernel is not None:
+            source, how = _with_reset_cell(notebook_path(notebook)), {"km": kernel}
+        pm.execute_notebook(source, str(executed), parameters=params,
                             cwd=str(PROJ_ROOT), kernel_name="python3", progress_bar=progress,
-                            execution_timeout=timeout, request_save_on_cell_execute=False,
-                            kernel_manager_class=_ipc_kernel_manager())
+                            execution_timeout=timeout, request_save_on_cell_execute=False, **how)
     except PapermillExecutionError as exc:
         result.ok = False
-        result.failed_cell = _failed_cell(executed)
+        result.failed_cell = -1  # found below, once the executed notebook is as the source
         result.error = f"{exc.ename}: {exc.evalue}"
     except Exception as exc:  # kernel died, timeout ...: go on, the index says what failed
         result.ok = False
         result.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        if kernel is not None:
+            kernel.close_clients()
     result.seconds = time.perf_counter() - t0
+    if kernel is not None and executed.exists():
+        _drop_reset_cell(executed)
+    if result.failed_cell == -1:
+        result.failed_cell = _failed_cell(executed)
     if executed.exists():
         result.executed = str(executed)
         result.html = str(to_html(executed, out / f"{notebook}.html", notebook))
@@ -165,7 +181,49 @@ def render(notebook: str, parameters: dict[str, Any], out_dir: str | os.PathLike
         recorded = json.loads(figures_file.read_text(encoding="utf-8"))
         result.figures = recorded.get("figures", {})
         result.meta = recorded.get("meta", {})
+        result.skipped = recorded.get("skipped", [])
     return result
+
+
+#: Tag of the cell that clears a shared kernel's namespace before a notebook (removed after).
+RESET_TAG = "medrisk-reset"
+
+
+def _with_reset_cell(path: Path):
+    """Return the notebook with a first cell that clears the variables of the notebook before."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    cell = nbformat.v4.new_code_cell("%reset -f", metadata={"tags": [RESET_TAG, HIDE_TAG]})
+    nb.cells.insert(0, cell)
+    return nb
+
+
+def _drop_reset_cell(executed: Path) -> None:
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    nb.cells = [c for c in nb.cells if RESET_TAG not in c.get("metadata", {}).get("tags", [])]
+    nbformat.write(nb, executed)
+
+
+@contextlib.contextmanager
+def shared_kernel():
+    """Yield one kernel for all the notebooks of a run, and shut it down after.
+
+    Starting a kernel and importing medrisk, pandas, scikit-learn and plotly
+    takes about 4 s; a run of five notebooks pays it once. Each notebook
+    starts with its namespace cleared (``%reset -f``), so nothing one notebook
+    defines is seen by the next. A kernel that died is replaced.
+    """
+    km = _ipc_kernel_manager()(kernel_name="python3")
+    try:
+        yield km
+    finally:
+        if km.has_kernel:
+            with contextlib.suppress(Exception):
+                km.shutdown_kernel(now=True)
+        _remove_socket_dir(km._socket_dir)
 
 
 def _ipc_kernel_manager() -> type:
@@ -184,6 +242,20 @@ def _ipc_kernel_manager() -> type:
 
         #: The private folder this manager made for its sockets (None until it makes one).
         _socket_dir: Path | None = None
+        #: Clients handed out since the last close_clients (one per notebook run in this kernel).
+        _clients: list | None = None
+
+        def client(self, **kwargs):
+            kc = super().client(**kwargs)
+            self._clients = [*(self._clients or []), kc]
+            return kc
+
+        def close_clients(self) -> None:
+            """Close the channels of the clients the notebooks used (the kernel keeps running)."""
+            for kc in self._clients or []:
+                with contextlib.suppress(Exception):
+                    kc.stop_channels()
+            self._clients = []
 
         @default("ip")
         def _private_socket_prefix(self) -> str:
@@ -209,7 +281,7 @@ def _remove_socket_dir(folder: Path | None) -> None:
     """
     if folder is None or not folder.name.startswith("medrisk-kernel-"):
         return
-    if folder.parent != Path(tempfile.gettempdir()):
+    if folder.parent != Path(tempfile.gettempdir()) or not folder.is_dir():
         return
     for entry in folder.iterdir():  # the kernel's own sockets: ipc-<port>
         if entry.name.startswith("ipc-") and not entry.is_dir():
@@ -267,16 +339,15 @@ def run(run_file: str | os.PathLike, *, as_of: str | None = None, data: str | No
     spec.parameters.update(extra)
     if "data" in spec.parameters:
         spec.parameters["data"] = resolve_path(spec.parameters["data"])
-    run_as_of = str(spec.parameters.get("as_of", ""))
-    if not run_as_of:
-        raise ParamsError(f"{spec.path}: 'as_of' is needed (in parameters or as --as-of).")
     _check_sources(spec)
+    run_as_of = _check_as_of(spec)
+    spec.parameters["as_of"] = run_as_of
     out_dir = Path(out or REPORTS_DIR).absolute() / spec.name / run_as_of
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now(dt.UTC)
     results: list[NotebookResult] = []
     notebooks = spec.notebooks
-    with _run_lock(out_dir, spec), _signals_stop_the_run():
+    with _run_lock(out_dir, spec), _signals_stop_the_run(), shared_kernel() as kernel:
         work = _work_dir(out_dir)
         try:
             bar = None
@@ -285,7 +356,9 @@ def run(run_file: str | os.PathLike, *, as_of: str | None = None, data: str | No
             for nb in notebooks:
                 if bar is not None:
                     bar.set_postfix_str(nb)
-                results.append(render(nb, spec.parameters_for(nb), work))
+                if kernel.has_kernel and not kernel.is_alive():  # the notebook before killed it
+                    kernel.restart_kernel(now=True)
+                results.append(render(nb, spec.parameters_for(nb), work, kernel=kernel))
                 if bar is not None:
                     bar.update(1)
             if bar is not None:
@@ -316,6 +389,38 @@ def _check_sources(spec) -> None:
                     f"{spec.path}: {key} {value} does not exist (for {nb}). Give a folder of "
                     "table files, an Excel workbook or a database URL; `medrisk demo-data` makes "
                     "a demo company to try.")
+
+
+def _check_as_of(spec) -> str:
+    """Return the run's as-of date: the one given, or the last month end the data covers.
+
+    The data is loaded once here (scoped as the first notebook is), so that an
+    as-of date before the first invoice, or data that does not load, stops the
+    run before any notebook runs. Notebooks without a ``data`` parameter need
+    an as-of date from the run file or ``--as-of``.
+    """
+    given = str(spec.parameters.get("as_of") or "")
+    first = spec.notebooks[0]
+    params = spec.parameters_for(first)
+    declared = notebook_parameters(first)
+    data = params.get("data")
+    if data is None and "data" in declared:  # the notebook's own default (the demo company)
+        data = resolve_path(ast.literal_eval(declared["data"]["default"]))
+    if not data:
+        if not given:
+            raise ParamsError(f"{spec.path}: 'as_of' is needed (in parameters or as --as-of): "
+                              f"{first} reads no data to take it from.")
+        return given
+    mapping = str(params.get("mapping") or "")
+    ledger = load_scoped(str(data), resolve_path(mapping) if mapping else "",
+                         region=str(params.get("region") or ""), team=str(params.get("team") or ""),
+                         salesperson_id=str(params.get("salesperson_id") or ""))
+    as_of = given or default_as_of(ledger, spec.as_of_default)
+    try:
+        check_as_of(ledger, as_of)
+    except ParamsError as exc:
+        raise ParamsError(f"{spec.path}: {exc}") from None
+    return as_of
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -484,6 +589,20 @@ def _figure_text(fig: dict[str, Any]) -> str:
     return html.escape(str(v))
 
 
+def _skipped_html(skipped: list[dict[str, Any]], lang: str) -> str:
+    """Return the run index's list of sections a report left out, each with what it needs."""
+    if not skipped:
+        return ""
+    zh = lang == "zh"
+    items = []
+    for s in skipped:
+        needs = s.get("needs_zh" if zh else "needs") or s.get("needs") or []
+        items.append(f"<li>{html.escape(s.get('label_' + lang) or s['key'])}"
+                     f"{'：需要 ' if zh else ': needs '}"
+                     f"{html.escape(('、' if zh else '; ').join(needs))}</li>")
+    return f"<div class='skip'><b>{t('skipped', lang)}</b><ul>{''.join(items)}</ul></div>"
+
+
 def _write_index(spec, out_dir: Path, results: list[NotebookResult]) -> Path:
     lang = spec.parameters.get("language", "zh")
     lang = lang if lang in ("zh", "en") else "zh"
@@ -503,9 +622,15 @@ def _write_index(spec, out_dir: Path, results: list[NotebookResult]) -> Path:
             f"<div class='v'>{_figure_text(f)}</div></div>"
             for k, f in list(r.figures.items())[:6]
         )
-        rows.append(f"<tr><td>{link}<div class='figs'>{figs}</div></td><td>{status}</td>"
+        skipped = _skipped_html(r.skipped, lang)
+        rows.append(f"<tr><td>{link}<div class='figs'>{figs}</div>{skipped}</td><td>{status}</td>"
                     f"<td class='num'>{r.seconds:,.1f}</td></tr>")
     as_of = spec.parameters.get("as_of", "")
+    ends = next((r.meta["data_ends"] for r in results if r.meta.get("data_ends")), None)
+    stale = ""
+    if ends:
+        text = t("data_ends", lang, date=date_text(ends, lang), as_of=date_text(as_of, lang))
+        stale = f"<div class='stale'>{html.escape(text)}</div>"
     page = f"""<!DOCTYPE html>
 <html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
 <title>{html.escape(title)} — {html.escape(str(as_of))}</title>
@@ -520,12 +645,16 @@ a{{font-size:18px;color:#1f5f8b;font-weight:600}} \
 .figs{{display:flex;flex-wrap:wrap;gap:10px;margin-top:8px}}
 .fig{{border:1px solid #d6dee6;border-radius:6px;padding:6px 10px;min-width:150px}}
 .fig .k{{font-size:12px;color:#666}} .fig .v{{font-size:18px;font-weight:600;color:#1f3b57}}
+.skip{{margin-top:8px;font-size:13px;color:#5a4300;background:#fff8e1;padding:4px 10px}}
+.skip ul{{margin:2px 0 2px 18px;padding:0}}
+.stale{{background:#fdecea;border-left:4px solid #a12d1f;color:#a12d1f;padding:8px 12px;\
+margin-bottom:14px;font-weight:600}}
 .ok{{color:#2e7d4f;font-weight:600}} .bad{{color:#a12d1f;font-weight:600}} .num{{text-align:right}}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <div class="meta">{t('as_of', lang)}: {date_text(as_of, lang) if as_of else ''} &nbsp;·&nbsp;
 {t('unit.yuan', lang)} &nbsp;·&nbsp; {html.escape(code_version())}</div>
-<table><tr><th>{t('report', lang)} / {t('headline', lang)}</th><th>{t('status', lang)}</th>
+{stale}<table><tr><th>{t('report', lang)} / {t('headline', lang)}</th><th>{t('status', lang)}</th>
 <th>{t('seconds', lang)}</th></tr>
 {''.join(rows)}
 </table></body></html>

@@ -38,7 +38,10 @@ from medrisk.exceptions import ParamsError, mask_secrets
 
 __all__ = ["RunSpec", "load_run", "notebook_parameters", "notebook_path", "check_parameters"]
 
-_TOP_KEYS = {"run", "title", "notebooks", "parameters", "overrides", "description"}
+_TOP_KEYS = {"run", "title", "notebooks", "parameters", "overrides", "description",
+             "as_of_default"}
+#: How a run without an as-of date takes it from the data (see medrisk.data.default_as_of).
+AS_OF_DEFAULTS = ("month_end", "last_day")
 #: Parameters set by ``medrisk run`` itself, never by a run file.
 RUNNER_PARAMETERS = ("figures_file",)
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key")
@@ -57,6 +60,7 @@ class RunSpec:
     parameters: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     title: dict[str, str] = field(default_factory=dict)
+    as_of_default: str = "month_end"
 
     def parameters_for(self, notebook: str) -> dict[str, Any]:
         """Return the parameters this run passes to ``notebook`` (only those it declares)."""
@@ -230,7 +234,11 @@ def load_run(path: str | os.PathLike) -> RunSpec:
             f"{p}: run must be a plain name (letters, digits, '.', '_' or '-', at most 80, "
             f"not a path: it names the report folder); got {name!r}."
         )
+    basis = data.get("as_of_default", "month_end")
+    if basis not in AS_OF_DEFAULTS:
+        raise ParamsError(f"{p}: as_of_default must be one of {list(AS_OF_DEFAULTS)} (the last "
+                          f"month end the data covers, or its last day); got {basis!r}.")
     return RunSpec(name=name, path=p, notebooks=list(notebooks),
                    parameters=dict(params),
                    overrides={k: dict(v or {}) for k, v in overrides.items()},
-                   title=dict(title))
+                   title=dict(title), as_of_default=basis)

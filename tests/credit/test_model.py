@@ -15,6 +15,7 @@ from medrisk.credit import (
     expected_calibration_error,
     rolling_backtest,
 )
+from medrisk.data import Ledger
 from medrisk.data.demo import make_demo
 from medrisk.exceptions import ParamsError
 
@@ -128,3 +129,39 @@ def test_errors_name_the_value(small):
         CreditModel("scorecard").fit(small.ledger, "2023-12-31")
     with pytest.raises(ParamsError, match=r"not fitted yet"):
         CreditModel().predict_proba(small.ledger)
+
+
+def test_a_book_without_limits_dates_or_salespeople_fits_and_says_what_it_dropped():
+    """Three tables, required columns only: the all-empty features are dropped, not binned."""
+    from medrisk.credit import model_card, usable_features
+    from medrisk.data.demo import make_shape
+
+    tables, as_of = make_shape("three_tables", n_invoices=1_500, seed=2)
+    ledger = Ledger.from_frames(**tables)
+    for kind in ("gbm", "scorecard"):
+        model = CreditModel(kind).fit(ledger, as_of)
+        dropped = model.dropped_features_
+        for name in ("log_credit_limit", "utilisation", "relationship_days", "sp_late_share",
+                     "customer_type"):
+            assert dropped[name] == "no values", (kind, name)
+        assert set(model.feature_names_) | set(dropped) == set(FEATURES)
+        assert model_card(model, ledger)["dropped_features"] == dropped
+        X = model.training_frame(ledger, as_of)[0].head(50)
+        contrib = model.contributions(X)
+        assert contrib.shape == (50, len(FEATURES))
+        gone = [FEATURES.index(n) for n in dropped]
+        assert (contrib[:, gone] == 0).all()  # a dropped feature never becomes a reason
+        p = model.predict_frame(X)
+        assert ((p > 0) & (p < 1)).all()
+    train = CreditModel("gbm").training_frame(ledger, as_of)[0]
+    assert usable_features(train)[0] == model.feature_names_
+
+
+def test_without_salespeople_no_feature_describes_a_salesperson_book():
+    from medrisk.credit import invoice_features
+    from medrisk.data.demo import make_shape
+
+    tables, _ = make_shape("three_tables", n_invoices=600, seed=1)
+    X = invoice_features(Ledger.from_frames(**tables))
+    sp = [c for c in X.columns if c.startswith("sp_")]
+    assert sp and X[sp].isna().all().all()

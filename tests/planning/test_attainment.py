@@ -91,7 +91,7 @@ def test_attainment_arithmetic_by_hand():
 
 def test_attainment_uses_quotas_without_targets_and_sums_to_by():
     led = _plan_ledger(with_targets=False)
-    with pytest.raises(ParamsError, match="no targets table"):
+    with pytest.raises(MissingTableError, match="no 'targets' table"):
         attainment(led, "2026-03-15")
     with pytest.raises(MissingTableError, match="targets"):
         attainment(led, "2026-03-15", source="targets")

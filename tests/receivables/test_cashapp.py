@@ -113,8 +113,18 @@ def unapplied_of(result: CashApplication) -> dict[str, int]:
 
 
 # -- the slow reference -------------------------------------------------------
-def slow_apply_cash(tables: dict[str, pd.DataFrame]) -> tuple[list[tuple], dict[str, int]]:
-    """The rules, one payment at a time, in plain Python.
+def slow_apply_cash(tables: dict[str, pd.DataFrame],
+                    advance: bool = True) -> tuple[list[tuple], dict[str, int]]:
+    """The rules, one day at a time, in plain Python.
+
+    On each day, first each customer's credit (cash its earlier payments left)
+    pays the invoices issued that day: the cash of payments naming one of them
+    goes to it, then all the credit, oldest payment first, goes to them in due
+    date order. Then the payments of the day are applied, one at a time, to
+    invoices issued by then; what they leave joins their customer's credit.
+
+    ``advance=False``: credit is never applied (the rules before advance
+    receipts were applied: what a payment leaves stays unapplied).
 
     Returns the rule allocations as (payment_id, invoice_id, amount, rule) in
     application order, and the unapplied cash by payment_id.
@@ -134,46 +144,64 @@ def slow_apply_cash(tables: dict[str, pd.DataFrame]) -> tuple[list[tuple], dict[
         for a in tables["adjustments"].itertuples(index=False):
             adjustments[a.invoice_id].append((a.adjustment_date, int(a.amount)))
     ruled: dict[str, int] = defaultdict(int)
-    out, unapplied = [], {}
+    out = []
+    credit: dict[str, list] = defaultdict(list)  # per customer: [payment, cash left], oldest first
 
-    for p in payments:
-        day = p.payment_date
+    def open_on(i, day):
+        adjusted = sum(amt for d, amt in adjustments[i.invoice_id] if d <= day)
+        return max(0, int(i.amount) - explicit_inv[i.invoice_id] - adjusted - ruled[i.invoice_id])
 
-        def open_amount(i):
-            adjusted = sum(amt for d, amt in adjustments[i.invoice_id] if d <= day)  # noqa: B023
-            return max(0, int(i.amount) - explicit_inv[i.invoice_id] - adjusted
-                       - ruled[i.invoice_id])
+    def give(entry, i, amount, rule):
+        ruled[i.invoice_id] += amount
+        entry[1] -= amount
+        out.append((entry[0].payment_id, i.invoice_id, amount, rule))
 
-        eligible = sorted(
-            (i for i in invoices.values()
-             if i.customer_id == p.customer_id and i.invoice_date <= day),
-            key=lambda i: (i.due_date, i.invoice_date, i.invoice_id),
-        )
-        rem = max(0, int(p.amount) - explicit_pay[p.payment_id])
+    def apply_credit(day):
+        """On ``day``, each customer's credit pays the invoices issued that day."""
+        for cust, entries in credit.items():
+            new = sorted((i for i in invoices.values()
+                          if i.customer_id == cust and i.invoice_date == day),
+                         key=lambda i: (i.due_date, i.invoice_id))
+            for entry in entries:  # first the cash of payments naming one of them
+                ref = getattr(entry[0], "reference", None)
+                if entry[1] > 0 and any(i.invoice_id == ref for i in new):
+                    i = invoices[ref]
+                    if open_on(i, day) > 0:
+                        give(entry, i, min(entry[1], open_on(i, day)), "reference")
+            for i in new:  # then all of it, oldest payment first
+                for entry in entries:
+                    if entry[1] > 0 and open_on(i, day) > 0:
+                        give(entry, i, min(entry[1], open_on(i, day)), "advance")
 
-        def give(i, amount, rule):
-            nonlocal rem
-            ruled[i.invoice_id] += amount
-            rem -= amount
-            out.append((p.payment_id, i.invoice_id, amount, rule))  # noqa: B023
-
-        ref = getattr(p, "reference", None)
-        if rem > 0 and isinstance(ref, str) and ref in invoices:
-            i = invoices[ref]
-            if i.customer_id == p.customer_id and i.invoice_date <= day and open_amount(i) > 0:
-                give(i, min(rem, open_amount(i)), "reference")
-        if rem > 0:
+    days = sorted({i.invoice_date for i in invoices.values()} | {p.payment_date for p in payments})
+    for day in days:
+        if advance:
+            apply_credit(day)
+        for p in (p for p in payments if p.payment_date == day):
+            eligible = sorted(
+                (i for i in invoices.values()
+                 if i.customer_id == p.customer_id and i.invoice_date <= day),
+                key=lambda i: (i.due_date, i.invoice_date, i.invoice_id),
+            )
+            entry = [p, max(0, int(p.amount) - explicit_pay[p.payment_id])]
+            ref = getattr(p, "reference", None)
+            if entry[1] > 0 and isinstance(ref, str) and ref in invoices:
+                i = invoices[ref]
+                if (i.customer_id == p.customer_id and i.invoice_date <= day
+                        and open_on(i, day) > 0):
+                    give(entry, i, min(entry[1], open_on(i, day)), "reference")
+            if entry[1] > 0:
+                for i in eligible:
+                    if open_on(i, day) == entry[1]:
+                        give(entry, i, entry[1], "exact_amount")
+                        break
             for i in eligible:
-                if open_amount(i) == rem:
-                    give(i, rem, "exact_amount")
+                if entry[1] == 0:
                     break
-        for i in eligible:
-            if rem == 0:
-                break
-            if open_amount(i) > 0:
-                give(i, min(rem, open_amount(i)), "oldest_due")
-        if rem > 0:
-            unapplied[p.payment_id] = rem
+                if open_on(i, day) > 0:
+                    give(entry, i, min(entry[1], open_on(i, day)), "oldest_due")
+            credit[p.customer_id].append(entry)
+    unapplied = {e[0].payment_id: e[1] for es in credit.values() for e in es if e[1] > 0}
     return out, unapplied
 
 
@@ -191,7 +219,7 @@ def check_invariants(tables, result: CashApplication, consistent: bool = True) -
     pay = tables["payments"].set_index("payment_id")
     alloc, un = result.allocations, result.unapplied
     assert list(alloc.columns) == ["payment_id", "invoice_id", "amount", "payment_date",
-                                   "customer_id", "rule"]
+                                   "customer_id", "rule", "effective_date"]
     assert alloc["amount"].dtype == np.int64 and (alloc["amount"] > 0).all()
     assert list(alloc["rule"].cat.categories) == list(RULES)
     assert un["amount"].dtype == np.int64 and (un["amount"] > 0).all()
@@ -215,11 +243,19 @@ def check_invariants(tables, result: CashApplication, consistent: bool = True) -
             given_rows[key].sort_values(key).reset_index(drop=True),
         )
 
-    # rule allocations: same customer, invoice issued by the payment date
+    # effective on the later of the payment date and the invoice date
+    a = alloc[alloc["invoice_id"].isin(inv.index)]
+    issued = inv.loc[a["invoice_id"], "invoice_date"].to_numpy()
+    paid_on = a["payment_date"].to_numpy()
+    assert (a["effective_date"].to_numpy() == np.maximum(issued, paid_on)).all()
+
+    # rule allocations: same customer; only credit reaches an invoice issued after the payment
     ruled = alloc[alloc["rule"] != "explicit"]
     i = inv.loc[ruled["invoice_id"]]
     assert (i["customer_id"].to_numpy() == ruled["customer_id"].to_numpy()).all()
-    assert (i["invoice_date"].to_numpy() <= ruled["payment_date"].to_numpy()).all()
+    later = i["invoice_date"].to_numpy() > ruled["payment_date"].to_numpy()
+    assert ruled["rule"][later].isin(["reference", "advance"]).all()
+    assert (ruled["rule"] != "advance").to_numpy()[~later].all()
     assert not ruled.duplicated(["payment_id", "invoice_id"]).any()
 
     if not consistent:
@@ -231,15 +267,15 @@ def check_invariants(tables, result: CashApplication, consistent: bool = True) -
         assert allocated.get(pid, 0) <= amount
         assert allocated.get(pid, 0) + left.get(pid, 0) == amount, pid
 
-    # no invoice is over-allocated, as of any date a rule allocation was made
+    # no invoice is over-allocated, as of any date a rule allocation took effect
     adj = tables.get("adjustments")
     explicit_by_inv = explicit.groupby("invoice_id")["amount"].sum()
     for iid, rows in ruled.groupby("invoice_id"):
-        for day in rows["payment_date"].unique():
+        for day in rows["effective_date"].unique():
             adjusted = 0 if adj is None else adj.loc[
                 (adj["invoice_id"] == iid) & (adj["adjustment_date"] <= day), "amount"].sum()
             total = (explicit_by_inv.get(iid, 0)
-                     + rows.loc[rows["payment_date"] <= day, "amount"].sum())
+                     + rows.loc[rows["effective_date"] <= day, "amount"].sum())
             assert total + adjusted <= inv.loc[iid, "amount"], (iid, day)
 
 
@@ -269,14 +305,18 @@ def test_reference_to_another_customers_invoice_is_ignored():
     assert rule_rows(apply_cash(led)) == [("P1", "I1", 100_00, "exact_amount")]
 
 
-def test_reference_to_invoice_not_yet_issued_is_ignored():
+def test_reference_to_invoice_not_yet_issued_pays_what_is_open_then_waits_for_it():
+    # on day 10 nobody knows I2 will exist: P1 pays the open I1 (as a typo'd reference
+    # would); the 50 left is credit until I2 is issued on day 20, and then goes to it
     led = make_ledger(
         [("I1", "C1", 0, 30, 50_00), ("I2", "C1", 20, 40, 100_00)],
         [("P1", "C1", 10, 100_00, "I2")],
     )
     result = apply_cash(led)
-    assert rule_rows(result) == [("P1", "I1", 50_00, "oldest_due")]
-    assert unapplied_of(result) == {"P1": 50_00}
+    assert rule_rows(result) == [("P1", "I1", 50_00, "oldest_due"),
+                                 ("P1", "I2", 50_00, "reference")]
+    assert unapplied_of(result) == {}
+    assert result.allocations["effective_date"].tolist() == [_date(10), _date(20)]
 
 
 def test_unknown_or_missing_reference_falls_through_to_the_other_rules():
@@ -388,15 +428,17 @@ def test_payment_larger_than_its_invoice_leaves_unapplied_cash():
     assert result.unapplied.iloc[0]["customer_id"] == "C1"
 
 
-def test_unapplied_cash_is_not_applied_to_an_invoice_issued_later():
+def test_unapplied_cash_is_applied_to_the_next_invoice_on_its_issue_date():
+    # P1's 50 left over is credit until I2 is issued on day 20; P2 then pays I2's rest
     led = make_ledger(
         [("I1", "C1", 0, 30, 100_00), ("I2", "C1", 20, 50, 100_00)],
         [("P1", "C1", 10, 150_00), ("P2", "C1", 25, 70_00)],
     )
     result = apply_cash(led)
     assert rule_rows(result) == [("P1", "I1", 100_00, "oldest_due"),
-                                 ("P2", "I2", 70_00, "oldest_due")]
-    assert unapplied_of(result) == {"P1": 50_00}
+                                 ("P1", "I2", 50_00, "advance"),
+                                 ("P2", "I2", 50_00, "oldest_due")]
+    assert unapplied_of(result) == {"P2": 20_00}
 
 
 def test_payment_not_applied_to_a_later_invoice_even_when_it_falls_due_first():
@@ -545,7 +587,8 @@ def test_empty_payments_and_empty_invoices():
     result = apply_cash(make_ledger([("I1", "C1", 0, 30, 100_00)], []))
     assert result.allocations.empty and result.unapplied.empty
     assert list(result.allocations.columns) == ["payment_id", "invoice_id", "amount",
-                                                "payment_date", "customer_id", "rule"]
+                                                "payment_date", "customer_id", "rule",
+                                                "effective_date"]
     result = apply_cash(make_ledger([], [("P1", "C1", 10, 100_00)]))
     assert unapplied_of(result) == {"P1": 100_00}
     assert result.summary().loc["total", "amount"] == 100_00
@@ -795,4 +838,4 @@ def test_property_allocations_as_of_a_date_ignore_everything_later(tables, cut):
         past["adjustments"] = adj[adj["adjustment_date"] <= as_of]
     truncated = apply_cash(Ledger(past)).allocations
     pd.testing.assert_frame_equal(
-        full[full["payment_date"] <= as_of].reset_index(drop=True), truncated)
+        full[full["effective_date"] <= as_of].reset_index(drop=True), truncated)

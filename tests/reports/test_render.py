@@ -68,7 +68,7 @@ def test_receivables_figures_match_the_package(rendered, demo_dir, path, nb):
 
     result = rendered[(path.name, nb)]
     spec = load_run(path)
-    as_of = spec.parameters["as_of"]
+    as_of = result.meta["as_of"]  # the run files leave it to the data
     params = spec.parameters_for(nb)
     ledger = scope(load_ledger(demo_dir), region=params.get("region", ""),
                    team=params.get("team", ""), salesperson_id=params.get("salesperson_id", ""))
@@ -188,7 +188,7 @@ def test_plan_figures_match_the_package(rendered, demo_dir, path, nb):
 
     result = rendered[(path.name, nb)]
     params = load_run(path).parameters_for(nb)
-    as_of, by = params["as_of"], params.get("by", "region")
+    as_of, by = result.meta["as_of"], params.get("by", "region")
     ledger = load_ledger(demo_dir)
     figs = {k: v["value"] for k, v in result.figures.items()}
     att = At.attainment(ledger, as_of, by=by)
@@ -209,7 +209,7 @@ def test_credit_figures_match_the_package(rendered, demo_dir, path, nb):
     from medrisk import credit as L
 
     result = rendered[(path.name, nb)]
-    as_of = load_run(path).parameters["as_of"]
+    as_of = result.meta["as_of"]  # the run files leave it to the data
     ledger = load_ledger(demo_dir)
     figs = {k: v["value"] for k, v in result.figures.items()}
     exposure = L.exposure(ledger, as_of)
@@ -238,7 +238,7 @@ def _summary_cases():
 @pytest.mark.parametrize("path,nb", _summary_cases(), ids=[p.stem for p, _ in _summary_cases()])
 def test_management_summary_figures_match_the_package(rendered, demo_dir, path, nb):
     result = rendered[(path.name, nb)]
-    as_of = load_run(path).parameters["as_of"]
+    as_of = result.meta["as_of"]  # the run files leave it to the data
     ledger = load_ledger(demo_dir)
     figs = {k: v["value"] for k, v in result.figures.items()}
     assert figs["open_ar"] == int(R.aging(ledger, as_of)["total"].iloc[0])
@@ -262,7 +262,7 @@ def test_cash_figures_match_the_package(rendered, demo_dir, path, nb):
     from medrisk import cash as CF
 
     result = rendered[(path.name, nb)]
-    as_of = load_run(path).parameters["as_of"]
+    as_of = result.meta["as_of"]  # the run files leave it to the data
     weekly = CF.cash_in_forecast(load_ledger(demo_dir), as_of, horizon="13W")
     total = weekly[weekly["component"] == "total"]["mean"].sum()
     assert result.figures["cash_in_13w"]["value"] == round(total * 100)
@@ -274,7 +274,7 @@ def test_expiry_figures_match_the_package(rendered, demo_dir, path, nb):
     from medrisk import supply as B
 
     result = rendered[(path.name, nb)]
-    as_of = load_run(path).parameters["as_of"]
+    as_of = result.meta["as_of"]  # the run files leave it to the data
     report = B.expiry_report(load_ledger(demo_dir), as_of)
     assert (result.figures["expected_unsold_value"]["value"]
             == int(report.batches["expected_unsold_value"].sum()))

@@ -12,6 +12,7 @@ from medrisk.data.demo._company import (
     make_ledger,
     write_demo,
 )
+from medrisk.data.demo._shapes import SHAPES, make_shape, write_shape
 
 __all__ = [
     "DemoCompany",
@@ -19,4 +20,7 @@ __all__ = [
     "make_ledger",
     "write_demo",
     "LATE_AFTER_DAYS",
+    "SHAPES",
+    "make_shape",
+    "write_shape",
 ]
