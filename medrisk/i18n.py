@@ -218,6 +218,7 @@ _LABELS: dict[str, tuple[str, str]] = {
                   "invoices and payments after it are not included."),
     "skipped": ("未显示的部分", "Not shown"),
     "unassigned": ("未指定", "unassigned"),
+    "aging.company": ("全公司账龄分布", "Aging of the whole company"),
     "plan_attainment": ("计划达成", "Plan attainment"),
     "high_risk": ("高风险敞口", "High-risk exposure"),
 }

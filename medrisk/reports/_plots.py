@@ -95,7 +95,8 @@ def _group_labels(values, language: str = "zh") -> list[str]:
 
 
 def aging_by_dimension(agings: Mapping[str, pd.DataFrame], language: str = "zh",
-                       title: str | None = None) -> go.Figure:
+                       title: str | None = None,
+                       company: pd.DataFrame | None = None) -> go.Figure:
     """Stacked bars of open amounts by aging bucket, one bar per group.
 
     A dropdown switches between dimensions (region, channel, customer type ...).
@@ -107,11 +108,19 @@ def aging_by_dimension(agings: Mapping[str, pd.DataFrame], language: str = "zh",
         ``by=`` that dimension and ``values="amount"`` (fen).
     language : {"zh", "en"}, default="zh"
     title : str, default=None
+    company : DataFrame, default=None
+        :func:`medrisk.receivables.aging` without ``by``: shown as one bar for
+        the whole company when ``agings`` is empty (a ledger with no
+        dimension to group by).
 
     Returns
     -------
     plotly.graph_objects.Figure
     """
+    if not agings and company is not None:
+        whole = company.set_axis(pd.Index([t("scope.all", language)], name="company"))
+        return aging_by_dimension({"company": whole}, language,
+                                  title or t("aging.company", language))
     fig = go.Figure()
     dims = list(agings)
     n_traces = []
@@ -522,7 +531,8 @@ def collector_chart(calls: pd.DataFrame, language: str = "zh", top: int = 25) ->
     g = g.iloc[::-1]  # the largest at the top of the chart
     fig = go.Figure(go.Bar(
         y=g.index.astype(str), x=g["overdue"].to_numpy(dtype=float) / 1_000_000, orientation="h",
-        marker_color="#e76f51", text=[f"{n}{'家' if zh else ' calls'}" for n in g["calls"]],
+        marker_color="#e76f51", text=[f"{n}家" if zh else f"{n} call{'' if n == 1 else 's'}"
+                                     for n in g["calls"]],
         textposition="outside", hovertemplate="%{y}: %{x:,.1f}万<extra></extra>"))
     return base_layout(fig, title, x_title=t("unit.wan", language),
                        height=max(340, 26 * len(g) + 140))

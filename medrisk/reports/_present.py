@@ -116,9 +116,9 @@ def section(key: str, language: str, **fields) -> None:
     _display_html(f"<div class='mr-section'>{html.escape(t(key, language, **fields))}</div>")
 
 
-def note(text: str, warning: bool = False) -> None:
-    """Show a line of prose under a chart or table."""
-    cls = " class='mr-warn'" if warning else ""
+def note(text: str, warning: bool = False, skipped: bool = False) -> None:
+    """Show a line of prose under a chart or table (``skipped``: what a section leaves out)."""
+    cls = " class='mr-warn'" if warning else (" class='mr-skip'" if skipped else "")
     _display_html(f"<p{cls}>{html.escape(text)}</p>")
 
 

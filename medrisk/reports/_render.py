@@ -596,10 +596,12 @@ def _skipped_html(skipped: list[dict[str, Any]], lang: str) -> str:
     zh = lang == "zh"
     items = []
     for s in skipped:
-        needs = s.get("needs_zh" if zh else "needs") or s.get("needs") or []
-        items.append(f"<li>{html.escape(s.get('label_' + lang) or s['key'])}"
-                     f"{'：需要 ' if zh else ': needs '}"
-                     f"{html.escape(('、' if zh else '; ').join(needs))}</li>")
+        label = html.escape(s.get("label_" + lang) or s["key"])
+        if s.get("needs"):
+            why = ("：需要 " if zh else ": needs ") + ("、" if zh else "; ").join(s["needs"])
+        else:  # too little history, with the reason
+            why = ("：" if zh else ": ") + (s.get("reason_" + lang) or "")
+        items.append(f"<li>{label}{html.escape(why)}</li>")
     return f"<div class='skip'><b>{t('skipped', lang)}</b><ul>{''.join(items)}</ul></div>"
 
 

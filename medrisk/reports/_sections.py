@@ -11,16 +11,15 @@ catches it per section (:class:`Section`), never failing the whole notebook.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 from medrisk.data import Ledger
 from medrisk.exceptions import InsufficientDataError, MissingTableError
 from medrisk.i18n import t
-from medrisk.reports._present import section
+from medrisk.reports._present import note, section
 
 __all__ = ["Need", "Skip", "SECTION_NEEDS", "DIMENSION_NEEDS", "unmet", "skip_text",
-           "Section", "attempt"]
+           "dimensions_text", "Section", "attempt"]
 
 
 @dataclass(frozen=True)
@@ -74,8 +73,8 @@ class Skip:
     def as_dict(self) -> dict:
         """JSON form, for the recorded figures and the run index."""
         return {"key": self.key, "label_zh": t(self.key, "zh"), "label_en": t(self.key, "en"),
-                "needs": [n.text() for n in self.needs] or [self.reason_en],
-                "needs_zh": [n.text() for n in self.needs] or [self.reason_zh]}
+                "needs": [n.text() for n in self.needs],
+                "reason_en": self.reason_en, "reason_zh": self.reason_zh}
 
     @classmethod
     def from_error(cls, key: str, exc: Exception) -> Skip:
@@ -204,6 +203,39 @@ customers.csv (or .xlsx/.parquet), or map it under tables: customers: columns: i
     return f"Not shown: {what} needs {' and '.join(parts)}. {how}"
 
 
+def dimensions_text(skips, language: str) -> str:
+    """Say in one sentence which groupings are not shown and which columns would give them.
+
+    Parameters
+    ----------
+    skips : sequence of Skip
+        One per grouping (keys ``dim.<column>``).
+    language : {"zh", "en"}
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> text = dimensions_text([Skip("dim.region", (DIMENSION_NEEDS["region"],)),
+    ...                         Skip("dim.team", (DIMENSION_NEEDS["team"],))], "en")
+    >>> text.split(":")[0], "customers.region, salespeople.team" in text
+    ('Not shown by region, team', True)
+    """
+    zh = language == "zh"
+    names = ("、" if zh else ", ").join(t(s.key, language) for s in skips)
+    cols = ("、" if zh else ", ").join(
+        f"{n.table}.{c}" if n.columns else n.table for s in skips for n in s.needs
+        for c in (n.columns or ("",)))
+    cols = cols.replace(".,", ",").rstrip(".")
+    if zh:
+        return (f"未显示按{names}的分析：需要 {cols}。请在对应文件中加入这些列，"
+                "或在映射文件的 tables: <表>: columns: 下指定。")
+    return (f"Not shown by {names}: they need {cols}. Add the columns to those files, "
+            "or map them under tables: <table>: columns: in the mapping file.")
+
+
 def attempt(skips: list, key: str, fn, *args, **kwargs):
     """Call ``fn``; on a missing table or too little history, record a :class:`Skip`, return None.
 
@@ -270,11 +302,9 @@ class Section:
         return self.skip is None
 
     def _note(self, skip: Skip) -> None:
-        from IPython.display import HTML, display
-
         self.skip = skip
         self.ctx.record.skipped(skip)
-        display(HTML(f"<p class='mr-skip'>{html.escape(skip_text(skip, self.ctx.language))}</p>"))
+        note(skip_text(skip, self.ctx.language), skipped=True)
 
     def __enter__(self) -> Section:
         if self.heading:

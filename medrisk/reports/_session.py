@@ -14,6 +14,7 @@ from medrisk.reports._sections import (
     Section,
     Skip,
     attempt,
+    dimensions_text,
     skip_text,
     unmet,
 )
@@ -62,7 +63,7 @@ class ReportContext:
         self.record.brief(brief)
         summary(brief.points, brief.cards)
         for skip in brief.skipped:
-            note(skip_text(skip, self.language))
+            note(skip_text(skip, self.language), skipped=True)
 
     def section(self, key: str, heading: bool = True, **fields) -> Section:
         """Return the section ``key``: ``with ctx.section("aging"): ...`` (see :class:`Section`)."""
@@ -81,15 +82,16 @@ class ReportContext:
         list of str
             Those whose source (see :data:`~medrisk.reports.DIMENSION_NEEDS`) holds values.
         """
-        usable = []
+        usable, skips = [], []
         for dim in candidates:
             need = DIMENSION_NEEDS.get(dim)
             if need is None or need.met(self.ledger):
                 usable.append(dim)
                 continue
-            skip = Skip(f"dim.{dim}", (need,))
-            self.record.skipped(skip)
-            note(skip_text(skip, self.language))
+            skips.append(Skip(f"dim.{dim}", (need,)))
+            self.record.skipped(skips[-1])
+        if skips:
+            note(dimensions_text(skips, self.language), skipped=True)
         return usable
 
     def attempt(self, key: str, fn, *args, **kwargs):
