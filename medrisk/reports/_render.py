@@ -104,6 +104,7 @@ def to_html(executed: Path, target: Path, title: str) -> Path:
     from nbconvert.preprocessors import TagRemovePreprocessor
 
     nb = nbformat.read(executed, as_version=4)
+    _hide_tracebacks(nb)
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, template_name="lab")
     # Cells tagged "report-hide" (notes for analysts in JupyterLab) stay out of the report.
@@ -112,6 +113,28 @@ def to_html(executed: Path, target: Path, title: str) -> Path:
     body = _REMOTE_SCRIPT.sub("", body)
     target.write_text(body, encoding="utf-8")
     return target
+
+
+def _hide_tracebacks(nb) -> None:
+    """Replace each error output by one line for the reader; the executed notebook keeps the rest.
+
+    A traceback shows internal paths and code, which management has no use for
+    (and which may name a file or host); the run's ``_executed/`` notebook and
+    the index keep the details for whoever fixes it.
+    """
+    import nbformat
+
+    for cell in nb.cells:
+        outputs = cell.get("outputs", [])
+        for i, out in enumerate(outputs):
+            if out.get("output_type") != "error":
+                continue
+            what = html.escape(mask_secrets(f"{out.get('ename', '')}: {out.get('evalue', '')}"))
+            outputs[i] = nbformat.v4.new_output("display_data", data={"text/html": (
+                "<p class='mr-warn' style='color:#a12d1f;font-weight:600'>"
+                f"本报告到此中断 · This report stopped here: {what}<br>"
+                "<span style='font-weight:400'>详情见运行目录的 _executed/ 笔记本 · "
+                "details in the run folder's _executed/ notebook</span></p>")})
 
 
 def render(notebook: str, parameters: dict[str, Any], out_dir: str | os.PathLike,
@@ -257,13 +280,23 @@ def _ipc_kernel_manager() -> type:
                     kc.stop_channels()
             self._clients = []
 
+        def _private_dir(self) -> Path:
+            if self._socket_dir is None:
+                self._socket_dir = Path(tempfile.mkdtemp(prefix="medrisk-kernel-"))
+            return self._socket_dir
+
         @default("ip")
         def _private_socket_prefix(self) -> str:
             # jupyter_client's default, ``kernel-ipc`` in the working directory, numbers the
             # sockets by a look for a free name: two runs at once picked the same socket
             # ("Invalid Signature"). A private folder per kernel (mode 0700) cannot collide.
-            self._socket_dir = Path(tempfile.mkdtemp(prefix="medrisk-kernel-"))
-            return str(self._socket_dir / "ipc")
+            return str(self._private_dir() / "ipc")
+
+        @default("connection_file")
+        def _private_connection_file(self) -> str:
+            # the connection file holds the key that signs every message: in the same
+            # private folder, not in the user's shared Jupyter runtime folder
+            return str(self._private_dir() / "kernel.json")
 
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
             await super()._async_cleanup_resources(restart=restart)
@@ -283,8 +316,8 @@ def _remove_socket_dir(folder: Path | None) -> None:
         return
     if folder.parent != Path(tempfile.gettempdir()) or not folder.is_dir():
         return
-    for entry in folder.iterdir():  # the kernel's own sockets: ipc-<port>
-        if entry.name.startswith("ipc-") and not entry.is_dir():
+    for entry in folder.iterdir():  # the kernel's own sockets (ipc-<port>) and connection file
+        if (entry.name.startswith("ipc-") or entry.name == "kernel.json") and not entry.is_dir():
             entry.unlink(missing_ok=True)
     try:
         folder.rmdir()

@@ -37,3 +37,36 @@ def test_the_private_folder_goes_with_its_sockets_and_keeps_anything_else():
     assert (folder2 / "notes.txt").exists()  # not ours to delete
     (folder2 / "notes.txt").unlink()
     folder2.rmdir()
+
+
+def test_the_connection_file_and_its_key_live_in_the_private_folder_and_leave_with_it():
+    from medrisk.reports._render import shared_kernel
+
+    with shared_kernel() as km:
+        km.start_kernel()
+        conn = Path(km.connection_file)
+        folder = Path(km.ip).parent
+        assert conn.parent == folder and conn.exists() and folder.stat().st_mode & 0o077 == 0
+        assert '"key"' in conn.read_text()
+        assert km.is_alive()
+    assert not km.is_alive() and not conn.exists() and not folder.exists()
+
+
+def test_a_shared_kernel_forgets_each_notebooks_variables(tmp_path, monkeypatch):
+    import nbformat
+    from notebook_fixtures import tiny_notebook
+
+    from medrisk.reports import _runs as runs
+    from medrisk.reports._render import render, shared_kernel
+
+    tiny_notebook(tmp_path / "01-set.ipynb", "secret = 42")
+    tiny_notebook(tmp_path / "02-read.ipynb", "print(secret)")
+    monkeypatch.setattr(runs, "NOTEBOOKS_DIR", tmp_path)
+    with shared_kernel() as km:
+        first = render("01-set", {}, tmp_path / "out", kernel=km)
+        second = render("02-read", {}, tmp_path / "out", kernel=km)
+    assert first.ok and not second.ok and "NameError" in second.error
+    assert second.failed_cell == 3  # counted as in the notebook, without the reset cell
+    executed = nbformat.read(second.executed, as_version=4)
+    assert executed.cells[-1].source == "print(secret)"
+    assert not any("medrisk-reset" in c.metadata.get("tags", []) for c in executed.cells)

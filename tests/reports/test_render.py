@@ -119,6 +119,11 @@ def test_run_writes_index_and_manifest_and_survives_a_failing_notebook(tmp_path,
     assert result.out_dir == tmp_path / "reports" / "tiny" / "2026-10-31"
     index = result.index.read_text(encoding="utf-8")
     assert "failed (cell 3): ValueError: no data for this region" in index
+    page = open(broken.html, encoding="utf-8").read()  # the reader sees one line, no traceback
+    assert "This report stopped here: ValueError: no data for this region" in page
+    assert "Traceback" not in page and "raise ValueError" not in page
+    executed = open(broken.executed, encoding="utf-8").read()
+    assert "Traceback" in executed or "traceback" in executed  # kept for whoever fixes it
     assert "01-ok.html" in index and "¥123" in index
     manifest = json.loads(result.manifest.read_text(encoding="utf-8"))
     assert manifest["parameters"] == {"as_of": "2026-10-31", "language": "en"}
