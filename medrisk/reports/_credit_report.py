@@ -130,6 +130,7 @@ def credit_report(ledger: Ledger, as_of, *, model: str = "gbm", thresholds_file:
     card = M.model_card(fitted, ledger, metrics=None if bt is None else bt.metrics)
     version = model_version(card)
     brief = _brief(bt, tiers, flagged, breaches, scores, costs, language)
+    brief.points.extend(_dropped_text(fitted.dropped_features_, language))
     brief.skipped = skips
     return CreditReport(bt, fitted, scores, th, tiers, flagged, why, breaches, summary, drift,
                         costs, card, version, brief)
@@ -192,6 +193,21 @@ def _brief(bt, tiers: pd.DataFrame, flagged: pd.DataFrame, breaches: pd.DataFram
             f"{len(breaches)} customers are above the credit policy's utilisation limit: "
             "new orders would be blocked or need prepayment.")
     return b
+
+
+def _dropped_text(dropped: dict[str, str], language: str) -> list[str]:
+    """One sentence on the features the model could not use, or none when it used them all."""
+    empty = [f for f, why in dropped.items() if why == "no values"]
+    if not empty:
+        return []
+    if language == "zh":
+        return [f"数据中有 {len(empty)} 项特征没有取值（如信用额度、开户日期、销售人员、"
+                "客户类型），模型未使用它们；补充这些数据可提高准确度"
+                "（明细见模型卡 dropped_features）。"]
+    names = ", ".join(empty[:6]) + (", ..." if len(empty) > 6 else "")
+    return [f"{len(empty)} features have no values in the data and are left out of the model "
+            f"({names}); providing them (credit limits, opening dates, salespeople, customer "
+            "types) would help. The model card lists them under dropped_features."]
 
 
 def what_if_table(summary: dict[str, Any], language: str = "zh") -> pd.DataFrame:

@@ -226,3 +226,16 @@ def test_plan_year_is_what_quota_basis_accepts(region_basis):
 def test_plan_year_rejects_a_bad_date(as_of):
     with pytest.raises(ParamsError, match=r"as_of must be a date such as '2025-12-31'"):
         plan_year(as_of)
+
+
+def test_a_unit_without_a_value_keeps_its_row_and_the_shares_add_to_one():
+    """Customers with no region: their quota is not dropped from the summary."""
+    from medrisk.planning import quota_summary
+
+    quotas = pd.DataFrame({"period": pd.to_datetime(["2027-01-01"] * 3),
+                           "region": ["华东", None, "华南"],
+                           "target_amount": [300_00, 100_00, 600_00]})
+    out = quota_summary(quotas, "region")
+    assert len(out) == 3 and int(out["annual"].sum()) == 1_000_00
+    assert out["share"].sum() == pytest.approx(1.0)
+    assert out["region"].isna().sum() == 1
