@@ -127,3 +127,20 @@ def test_a_run_name_is_a_plain_name_never_a_path(tmp_path, name):
 def test_plain_run_names_are_accepted(tmp_path, name):
     text = BASE.replace("run: t", f"run: {name}") + "  as_of: '2026-10-31'\n"
     assert load_run(write(tmp_path, text)).name == name
+
+
+def test_a_database_that_cannot_be_read_stops_the_run_before_any_notebook(tmp_path):
+    """The run loads its data once before the notebooks: a bad URL is exit 2, nothing written."""
+    from typer.testing import CliRunner
+
+    from medrisk.cli import app
+
+    for url in (f"sqlite:///{tmp_path / 'missing.db'}",
+                "postgresql+psycopg://medrisk@127.0.0.1:1/erp"):  # nothing listens on port 1
+        res = CliRunner().invoke(app, ["run", "params/monthly-management.yaml", "--data", url,
+                                       "--out", str(tmp_path / "out")])
+        assert res.exit_code == 2, (url, res.output)
+        assert not (tmp_path / "out").exists()
+    assert "does not exist" in CliRunner().invoke(app, [
+        "run", "params/weekly-collections.yaml", "--data", f"sqlite:///{tmp_path / 'x.db'}",
+        "--out", str(tmp_path / "out")]).output
