@@ -11,7 +11,8 @@ from shape_runs import check_shape, run_shape
 
 pytestmark = pytest.mark.notebooks
 
-SHAPES_A = ["three_tables", "one_per_payment", "no_references", "no_regions", "one_type"]
+SHAPES_A = ["three_tables", "one_per_payment", "no_references", "no_regions", "one_type",
+            "one_year"]
 
 
 @pytest.mark.parametrize("shape", SHAPES_A)

@@ -20,6 +20,7 @@ seven_sparse       seven years of customers, invoices, payments and allocations,
 outlier            every table, one invoice 100 times the median amount
 stale              every table, the data ends two years before the as-of date
 tiny               every table, 200 invoices
+one_year           every table, twelve months of history
 ================== ========================================================================
 
 :data:`SHAPES` lists them; :func:`make_shape` returns the tables and the
@@ -54,6 +55,7 @@ SHAPES: dict[str, str] = {
     "outlier": "one invoice 100 times the median amount",
     "stale": "the data ends two years before the as-of date",
     "tiny": "200 invoices",
+    "one_year": "twelve months of history",
 }
 
 _AS_OF = "2026-10-31"
@@ -141,6 +143,8 @@ def make_shape(shape: str, seed: int = 0, n_invoices: int = 2_000
         end = "2024-10-31"
     elif shape == "seven_sparse":
         months = 84
+    elif shape == "one_year":
+        months = 12
     tables = dict(make_demo(n_invoices=n, seed=seed, end=end, months=months).ledger.tables)
     if shape == "three_tables":
         tables = _three_tables(tables)
