@@ -36,6 +36,7 @@ from medrisk.data._ledger import (
     validate_raw,
 )
 from medrisk.data._load import (
+    KEEP_LOADED,
     load_ledger,
     load_scoped,
     scope_label,
@@ -118,6 +119,7 @@ __all__ = [
     "load_ledger",
     "scope_label",
     "load_scoped",
+    "KEEP_LOADED",
     "TableReport",
     "LoadReport",
     "parse_money",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Mapping
+from pathlib import Path
 
 from medrisk.config import resolve_path
 from medrisk.data._files import read_ledger_files
@@ -11,7 +13,11 @@ from medrisk.data._ledger import Ledger
 from medrisk.data.db import load_ledger_from_db
 from medrisk.i18n import t
 
-__all__ = ["load_ledger", "scope_label", "load_scoped"]
+__all__ = ["load_ledger", "scope_label", "load_scoped", "KEEP_LOADED"]
+
+#: Scoped ledgers kept in memory by :func:`load_scoped`, most recent last.
+KEEP_LOADED = 2
+_LOADED: OrderedDict[tuple, Ledger] = OrderedDict()
 
 
 def load_ledger(
@@ -102,8 +108,15 @@ def scope_label(language: str = "zh", **filters: str) -> str:
 
 
 def load_scoped(data: str, mapping: str = "", region: str = "", team: str = "",
-                salesperson_id: str = "", channel: str = "", customer_type: str = "") -> Ledger:
+                salesperson_id: str = "", channel: str = "", customer_type: str = "",
+                reuse: bool = True) -> Ledger:
     """Load a data source (see :func:`medrisk.load_ledger`) and restrict it to a scope.
+
+    The notebooks of a run share one kernel: the second notebook on the same
+    files gets the ledger the first one loaded, with everything derived from
+    it (cash application, features ...), instead of reading and validating
+    again. Files count as the same while every file's name, size and change
+    time are; a database is read again each time.
 
     Parameters
     ----------
@@ -113,12 +126,46 @@ def load_scoped(data: str, mapping: str = "", region: str = "", team: str = "",
         Mapping file; ``""`` for the built-in names.
     region, team, salesperson_id, channel, customer_type : str, default=""
         Scope filters (see :func:`scope`).
+    reuse : bool, default=True
+        Give back a ledger loaded before from the same unchanged files
+        (the last :data:`KEEP_LOADED` are kept); False always reads again.
 
     Returns
     -------
     Ledger
         ``.fingerprint()`` of the scoped ledger identifies the data a report used.
     """
-    ledger = load_ledger(resolve_path(data), resolve_path(mapping) or None)
-    return ledger.scope(region=region, team=team, salesperson_id=salesperson_id,
-                        channel=channel, customer_type=customer_type)
+    source, mapping_path = resolve_path(data), resolve_path(mapping) or None
+    filters = dict(region=region, team=team, salesperson_id=salesperson_id, channel=channel,
+                   customer_type=customer_type)
+    key = _files_key(source, mapping_path, filters) if reuse else None
+    if key is not None and key in _LOADED:
+        _LOADED.move_to_end(key)
+        return _LOADED[key]
+    ledger = load_ledger(source, mapping_path).scope(**filters)
+    if key is not None:
+        _LOADED[key] = ledger
+        while len(_LOADED) > KEEP_LOADED:
+            _LOADED.popitem(last=False)
+    return ledger
+
+
+def _stat(path: Path) -> tuple:
+    st = path.stat()
+    return (path.name, st.st_size, st.st_mtime_ns)
+
+
+def _files_key(source, mapping, filters: dict) -> tuple | None:
+    """Return what identifies a load of files: each file's name, size and change time; the scope.
+
+    None for a database (its rows change without a file changing) or a source
+    that does not exist (the load raises the error).
+    """
+    src = Path(source)
+    if "://" in str(source) or not src.exists():
+        return None
+    files = sorted(_stat(p) for p in src.iterdir() if p.is_file()) if src.is_dir() else [
+        _stat(src)]
+    mapped = _stat(Path(mapping)) if mapping and Path(mapping).is_file() else mapping
+    return (str(src.resolve()), tuple(files), str(mapping), mapped,
+            tuple(sorted(filters.items())))
