@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -91,6 +93,12 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
             "product_line": [None, None],
         }),
     }
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_ledger_cache(tmp_path_factory):
+    """Validated loads kept for this test process only, never in the checkout's data/cache."""
+    os.environ["MEDRISK_LEDGER_CACHE"] = str(tmp_path_factory.mktemp("ledger-cache"))
 
 
 @pytest.fixture

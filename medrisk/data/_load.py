@@ -10,6 +10,7 @@ from pathlib import Path
 from medrisk.config import resolve_path
 from medrisk.data._files import read_ledger_files
 from medrisk.data._ledger import Ledger
+from medrisk.data._ledgercache import ledger_cache_key, read_cached_ledger, write_cached_ledger
 from medrisk.data.db import load_ledger_from_db
 from medrisk.i18n import t
 
@@ -115,8 +116,10 @@ def load_scoped(data: str, mapping: str = "", region: str = "", team: str = "",
     The notebooks of a run share one kernel: the second notebook on the same
     files gets the ledger the first one loaded, with everything derived from
     it (cash application, features ...), instead of reading and validating
-    again. Files count as the same while every file's name, size and change
-    time are; a database is read again each time.
+    again. Another process (the next run) reads the validated copy that the
+    first load kept as Parquet (see :mod:`medrisk.data._ledgercache`) instead
+    of validating again. Files count as the same while every file's name,
+    size and change time are; a database is read again each time.
 
     Parameters
     ----------
@@ -127,8 +130,9 @@ def load_scoped(data: str, mapping: str = "", region: str = "", team: str = "",
     region, team, salesperson_id, channel, customer_type : str, default=""
         Scope filters (see :func:`scope`).
     reuse : bool, default=True
-        Give back a ledger loaded before from the same unchanged files
-        (the last :data:`KEEP_LOADED` are kept); False always reads again.
+        Give back a ledger loaded before from the same unchanged files (the
+        last :data:`KEEP_LOADED` in memory, the last few on disk); False
+        always reads and validates again.
 
     Returns
     -------
@@ -142,7 +146,15 @@ def load_scoped(data: str, mapping: str = "", region: str = "", team: str = "",
     if key is not None and key in _LOADED:
         _LOADED.move_to_end(key)
         return _LOADED[key]
-    ledger = load_ledger(source, mapping_path).scope(**filters)
+    ledger = None
+    if reuse:  # the same unchanged files validated before, by this process or another
+        stored = ledger_cache_key(source, mapping_path)
+        ledger = read_cached_ledger(stored)
+    if ledger is None:
+        ledger = load_ledger(source, mapping_path)
+        if reuse:
+            write_cached_ledger(stored, ledger)
+    ledger = ledger.scope(**filters)
     if key is not None:
         _LOADED[key] = ledger
         while len(_LOADED) > KEEP_LOADED:

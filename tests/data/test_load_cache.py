@@ -32,3 +32,43 @@ def test_a_new_file_in_the_folder_is_a_new_load(tmp_path):
     assert not three.has("targets")
     write_tables({"targets": tables["targets"]}, tmp_path, "csv")
     assert load_scoped(str(tmp_path)).has("targets")
+
+
+def test_the_next_process_reads_the_validated_copy_exactly(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from medrisk.data import _load
+    from medrisk.data._ledgercache import ledger_cache_key, read_cached_ledger
+
+    monkeypatch.setenv("MEDRISK_LEDGER_CACHE", str(tmp_path / "cache"))
+    write_tables(make_ledger(400, seed=5), tmp_path / "data", "csv")
+    first = load_scoped(str(tmp_path / "data"))
+    monkeypatch.setattr(_load, "_LOADED", type(_load._LOADED)())  # as a new process would start
+    calls = []
+    monkeypatch.setattr(_load, "load_ledger", lambda *a, **k: calls.append(a))
+    again = load_scoped(str(tmp_path / "data"))
+    assert calls == [] and again is not first  # read back, not validated again
+    assert again.fingerprint() == first.fingerprint()
+    for name, frame in first.tables.items():
+        pd.testing.assert_frame_equal(again.tables[name].reset_index(drop=True),
+                                      frame.reset_index(drop=True), check_exact=True)
+    assert str(again.load_report) == str(first.load_report)
+    assert read_cached_ledger(ledger_cache_key(tmp_path / "nowhere")) is None
+
+
+def test_the_copy_can_be_switched_off_and_a_damaged_copy_is_read_again(tmp_path, monkeypatch):
+    from medrisk.data import _load
+    from medrisk.data._ledgercache import ledger_cache_key
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("MEDRISK_LEDGER_CACHE", "off")
+    write_tables(make_ledger(300, seed=6), tmp_path / "data", "csv")
+    load_scoped(str(tmp_path / "data"))
+    assert not cache.exists()
+    monkeypatch.setenv("MEDRISK_LEDGER_CACHE", str(cache))
+    monkeypatch.setattr(_load, "_LOADED", type(_load._LOADED)())
+    first = load_scoped(str(tmp_path / "data"))
+    key = ledger_cache_key(tmp_path / "data")
+    (cache / key / "invoices.parquet").write_bytes(b"not parquet")
+    monkeypatch.setattr(_load, "_LOADED", type(_load._LOADED)())
+    assert load_scoped(str(tmp_path / "data")).fingerprint() == first.fingerprint()
