@@ -11,7 +11,7 @@ import pandas as pd
 
 from medrisk.exceptions import ParamsError
 
-__all__ = ["LANGUAGES", "t", "check_language", "pct", "date_text", "label_frame"]
+__all__ = ["LANGUAGES", "t", "has_label", "check_language", "pct", "date_text", "label_frame"]
 
 LANGUAGES = ("zh", "en")
 
@@ -212,6 +212,81 @@ _LABELS: dict[str, tuple[str, str]] = {
     "expired_batches": ("已过期批次", "Expired batches"),
     "near_expiry_batches": ("近效期批次", "Near-expiry batches"),
     "units_short": ("缺货数量", "Units short"),
+    # codes shown in report tables, in the reader's language
+    "invoice": ("发票", "Invoice"),
+    "stage.pre_due_reminder": ("到期前提醒", "Reminder before due"),
+    "stage.overdue_call": ("逾期电话催收", "Overdue call"),
+    "stage.supervisor_escalation": ("升级至销售主管", "Escalation to supervisor"),
+    "stage.finance_letter": ("财务催款函", "Finance letter"),
+    "stage.legal_review": ("法务审查", "Legal review"),
+    "recipient.customer_contact": ("客户联系人", "Customer contact"),
+    "recipient.salesperson": ("销售人员", "Salesperson"),
+    "recipient.supervisor": ("销售主管", "Sales supervisor"),
+    "recipient.finance": ("财务", "Finance"),
+    "recipient.legal": ("法务", "Legal"),
+    "order_stage.entered": ("已录入", "Entered"),
+    "order_stage.approved": ("已审核", "Approved"),
+    "order_stage.shipped": ("已发货", "Shipped"),
+    "order_stage.invoiced": ("已开票", "Invoiced"),
+    "order_stage.partly_paid": ("部分回款", "Partly paid"),
+    "order_stage.paid": ("已回款", "Paid"),
+    "order_stage.cancelled": ("已取消", "Cancelled"),
+    "step.days_order_to_ship": ("下单到发货（天）", "Order to shipment (days)"),
+    "step.days_ship_to_invoice": ("发货到开票（天）", "Shipment to invoice (days)"),
+    "step.days_invoice_to_cash": ("开票到回款（天）", "Invoice to cash (days)"),
+    "step.days_order_to_cash": ("下单到回款（天）", "Order to cash (days)"),
+    "qc.released": ("合格放行", "Released"),
+    "qc.quarantined": ("待检", "Quarantined (awaiting QC)"),
+    "qc.rejected": ("不合格", "Rejected"),
+    "expiry_state.blocked": ("冻结（待检/不合格）", "Blocked (QC hold or rejected)"),
+    "expiry_state.expired": ("已过期", "Expired"),
+    "expiry_state.near_expiry": ("近效期", "Near expiry"),
+    "expiry_state.ok": ("正常", "Normal"),
+    "band.stable": ("稳定", "Stable"),
+    "band.watch": ("需关注", "Watch"),
+    "band.retrain": ("变化大，建议重训", "Shifted: retrain"),
+    "feature.score": ("模型评分", "Model score"),
+    "feature.log_amount": ("发票金额", "Invoice amount"),
+    "feature.amount_vs_usual": ("金额与平时之比", "Amount against usual"),
+    "feature.terms_days": ("账期", "Payment terms"),
+    "feature.invoice_month": ("开票月份", "Invoice month"),
+    "feature.due_festival_offset": ("到期日距春节", "Due date from Spring Festival"),
+    "feature.product_line": ("产品线", "Product line"),
+    "feature.customer_type": ("客户类型", "Customer type"),
+    "feature.region": ("大区", "Region"),
+    "feature.channel": ("渠道", "Channel"),
+    "feature.relationship_days": ("合作时长", "Years as customer"),
+    "feature.log_credit_limit": ("信用额度", "Credit limit"),
+    "feature.log_sales_365d": ("近一年采购额", "Purchases, last year"),
+    "feature.invoices_to_date": ("累计发票数", "Invoices to date"),
+    "feature.hist_known": ("已知结果的发票数", "Invoices with a known outcome"),
+    "feature.hist_late_share": ("历史逾期比例", "Past late share"),
+    "feature.hist_recent_known": ("近期已知结果的发票数", "Recent invoices with an outcome"),
+    "feature.hist_recent_late": ("近期逾期发票数", "Recent late invoices"),
+    "feature.hist_late_trend": ("逾期比例变化", "Change in late share"),
+    "feature.hist_settled": ("已结清发票数", "Invoices settled"),
+    "feature.hist_mean_delay": ("平均付款时间（相对到期日）", "Mean payment day against due"),
+    "feature.hist_mean_days_late": ("平均逾期天数", "Mean days late"),
+    "feature.hist_worst_days_late": ("最长逾期天数", "Most days late"),
+    "feature.hist_recent_delay": ("近期付款时间（相对到期日）", "Recent payment day against due"),
+    "feature.hist_delay_trend": ("付款时间变化", "Change in payment day"),
+    "feature.hist_written_off": ("坏账核销发票数", "Invoices written off"),
+    "feature.disputes": ("争议次数", "Disputes"),
+    "feature.promises_made": ("付款承诺次数", "Promises to pay"),
+    "feature.promises_broken": ("未兑现承诺次数", "Broken promises"),
+    "feature.dunning_90d": ("近90天催收次数", "Collection actions, 90 days"),
+    "feature.log_open_amount": ("未结应收", "Open receivables"),
+    "feature.log_overdue_amount": ("逾期金额", "Overdue amount"),
+    "feature.overdue_share": ("逾期占比", "Overdue share"),
+    "feature.late_open_share": ("严重逾期占比", "Share far past due"),
+    "feature.overdue_invoices": ("逾期发票数", "Overdue invoices"),
+    "feature.max_days_past_due": ("最长逾期天数（未结）", "Most days past due (open)"),
+    "feature.utilisation": ("额度占用率", "Credit-limit use"),
+    "feature.utilisation_after": ("开票后额度占用率", "Credit-limit use after the invoice"),
+    "feature.log_unapplied_cash": ("未核销预收款", "Unapplied cash"),
+    "feature.sp_log_open_amount": ("所属销售的未结应收", "Salesperson's open book"),
+    "feature.sp_overdue_share": ("所属销售的逾期占比", "Salesperson's overdue share"),
+    "feature.sp_late_share": ("所属销售客户的逾期率", "Salesperson's customers' late rate"),
     # data coverage and sections left out
     "data_ends": ("注意：数据截至 {date}，比报告日 {as_of} 早一个多月；之后的开票和回款不在其中。",
                   "Note: the data ends {date}, more than a month before the report date {as_of}; "
@@ -250,6 +325,11 @@ def t(key: str, language: str = "zh", **fields) -> str:
         return key.split(".", 1)[-1]
     text = pair[0] if language == "zh" else pair[1]
     return text.format(**fields) if fields else text
+
+
+def has_label(key: str) -> bool:
+    """Return True when ``key`` has its own zh/en label (not the fallback to the key)."""
+    return key in _LABELS
 
 
 def label_codes(values, kind: str, language: str) -> list[str]:

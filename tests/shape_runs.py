@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from medrisk.config import PARAMS_DIR
+from medrisk.data import SCHEMAS
 from medrisk.data.demo import write_shape
 from medrisk.reports import load_run, run
 
@@ -56,6 +57,15 @@ EXPECTED_SKIPS: dict[str, dict[str, set[str]]] = {
 
 #: Words that must never reach a reader: a figure that cannot be computed shows "—".
 BAD_WORDS = re.compile(r"(?<![A-Za-z_])(nan|NaN|None|inf|NaT|Traceback)(?![A-Za-z_])")
+#: Internal codes (snake_case) a reader must not see; the notes on what to add name the
+#: contract's tables and columns on purpose.
+SNAKE = re.compile(r"(?<![A-Za-z_.])[a-z]+(?:_[a-z0-9]+)+(?![A-Za-z_])")
+CONTRACT_NAMES = ({t for t in SCHEMAS} | {"dropped_features"}
+                  | {c for m in SCHEMAS.values() for c in m.to_schema().columns})
+#: Codes of the closed vocabularies, which a Chinese page must show in Chinese.
+ZH_CODES = re.compile(r"(?<![A-Za-z_-])(legal|invoice|direct|distributor|agent|ecommerce|approved|"
+                      r"shipped|blocked|quarantined|rejected|retrain|released|entered|invoiced|"
+                      r"cancelled|watch|stable|expired|equipment|consumable|reagent)(?![A-Za-z_-])")
 
 
 def visible_text(page: str) -> str:
@@ -95,6 +105,10 @@ def check_shape(shape: str, result) -> None:
         text = visible_text(page.read_text(encoding="utf-8"))
         bad = [text[max(0, m.start() - 50):m.end() + 30] for m in BAD_WORDS.finditer(text)]
         assert not bad, f"{shape}: {page.name} shows {bad[:3]}"
+        codes = {m.group(0) for m in SNAKE.finditer(text)} - CONTRACT_NAMES
+        if result_language(result) == "zh":
+            codes |= {m.group(0) for m in ZH_CODES.finditer(text)}
+        assert not codes, f"{shape}: {page.name} shows internal codes {sorted(codes)[:8]}"
     index = visible_text(result.index.read_text(encoding="utf-8"))
     for n in result.notebooks:  # the index lists what each report left out, with what it needs
         for s in n.skipped:

@@ -210,8 +210,8 @@ class CreditModel:
         if len(y) < 50 or y.min() == y.max():
             raise InsufficientDataError(
                 f"Only {len(y)} invoices with a known outcome ({int(y.sum())} bad) by "
-                f"as_of={as_of!r}; a credit model needs at least 50 and both outcomes. "
-                "Choose a later as_of or censoring='known'.",
+                f"{str(as_of)[:10]}: a credit model needs at least 50, with both outcomes. "
+                "Use a later as-of date (or, in code, censoring='known').",
                 f"截至 {str(as_of)[:10]} 只有 {len(y)} 张发票结果已知"
                 f"（其中逾期 {int(y.sum())} 张）；"
                 "信用模型至少需要 50 张，且好坏两种结果都要有。",

@@ -28,6 +28,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 from medrisk.config import PARAMS_DIR
 from medrisk.credit._features import FEATURE_DESCRIPTIONS, FEATURES
 from medrisk.exceptions import ParamsError
+from medrisk.i18n import has_label, t
 from medrisk.kernel import yuan
 
 __all__ = [
@@ -554,11 +555,13 @@ def _reason(feature: str, row: pd.Series, L: int) -> tuple[str, str]:
             "channel": ("sales channel", "销售渠道"),
             "product_line": ("product line", "产品线"),
         }[feature]
-        return f"{names[0]}: {s}", f"{names[1]}：{zh}"
+        key = f"{feature}.{s}"
+        en = t(key, "en") if has_label(key) else s.replace("_", " ")
+        return f"{names[0]}: {en}", f"{names[1]}：{zh}"
     if v is None or (isinstance(v, float) and np.isnan(v)):
         if feature.startswith("hist_"):
             return "no payment history yet", "尚无付款记录"
-        return f"{FEATURE_DESCRIPTIONS[feature]}: unknown", f"{feature}：未知"
+        return f"{FEATURE_DESCRIPTIONS[feature]}: unknown", f"{t('feature.' + feature, 'zh')}：未知"
     v = float(v)
     n = float(row.get("hist_recent_known", 0) or 0)
     templates = {

@@ -551,7 +551,7 @@ def cash_brief(weekly: pd.DataFrame, monthly: pd.DataFrame,
     if backtest_summary is not None and len(backtest_summary):
         s = backtest_summary
         b.points.append(("回测：" if zh else "Back-test: ") + "; ".join(
-            f"{r.method} WAPE {pct(r.wape)}" for r in s.itertuples()))
+            f"{t('model.' + r.method, language)} WAPE {pct(r.wape)}" for r in s.itertuples()))
     return b
 
 

@@ -204,7 +204,8 @@ def _dropped_text(dropped: dict[str, str], language: str) -> list[str]:
         return [f"数据中有 {len(empty)} 项特征没有取值（如信用额度、开户日期、销售人员、"
                 "客户类型），模型未使用它们；补充这些数据可提高准确度"
                 "（明细见模型卡 dropped_features）。"]
-    names = ", ".join(empty[:6]) + (", ..." if len(empty) > 6 else "")
+    names = ", ".join(t(f"feature.{f}", "en").lower() for f in empty[:6])
+    names += ", ..." if len(empty) > 6 else ""
     return [f"{len(empty)} features have no values in the data and are left out of the model "
             f"({names}); providing them (credit limits, opening dates, salespeople, customer "
             "types) would help. The model card lists them under dropped_features."]
