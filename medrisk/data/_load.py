@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Mapping
-from pathlib import Path
 
 from medrisk.config import resolve_path
 from medrisk.data._files import read_ledger_files
@@ -142,42 +141,18 @@ def load_scoped(data: str, mapping: str = "", region: str = "", team: str = "",
     source, mapping_path = resolve_path(data), resolve_path(mapping) or None
     filters = dict(region=region, team=team, salesperson_id=salesperson_id, channel=channel,
                    customer_type=customer_type)
-    key = _files_key(source, mapping_path, filters) if reuse else None
+    stored = ledger_cache_key(source, mapping_path) if reuse else None
+    key = None if stored is None else (stored, tuple(sorted(filters.items())))
     if key is not None and key in _LOADED:
         _LOADED.move_to_end(key)
         return _LOADED[key]
-    ledger = None
-    if reuse:  # the same unchanged files validated before, by this process or another
-        stored = ledger_cache_key(source, mapping_path)
-        ledger = read_cached_ledger(stored)
+    ledger = read_cached_ledger(stored)  # validated before, by this process or another
     if ledger is None:
         ledger = load_ledger(source, mapping_path)
-        if reuse:
-            write_cached_ledger(stored, ledger)
+        write_cached_ledger(stored, ledger)
     ledger = ledger.scope(**filters)
     if key is not None:
         _LOADED[key] = ledger
         while len(_LOADED) > KEEP_LOADED:
             _LOADED.popitem(last=False)
     return ledger
-
-
-def _stat(path: Path) -> tuple:
-    st = path.stat()
-    return (path.name, st.st_size, st.st_mtime_ns)
-
-
-def _files_key(source, mapping, filters: dict) -> tuple | None:
-    """Return what identifies a load of files: each file's name, size and change time; the scope.
-
-    None for a database (its rows change without a file changing) or a source
-    that does not exist (the load raises the error).
-    """
-    src = Path(source)
-    if "://" in str(source) or not src.exists():
-        return None
-    files = sorted(_stat(p) for p in src.iterdir() if p.is_file()) if src.is_dir() else [
-        _stat(src)]
-    mapped = _stat(Path(mapping)) if mapping and Path(mapping).is_file() else mapping
-    return (str(src.resolve()), tuple(files), str(mapping), mapped,
-            tuple(sorted(filters.items())))
