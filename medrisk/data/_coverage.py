@@ -103,13 +103,14 @@ def default_as_of(ledger: Ledger, basis: str = "month_end") -> str:
     '2026-10-20'
     """
     check_choice("basis", basis, ("month_end", "last_day"))
-    ends = coverage(ledger).ends
+    cov = coverage(ledger)
+    ends = cov.ends
     if basis == "last_day":
         return ends.strftime("%Y-%m-%d")
     month_end = ends + pd.offsets.MonthEnd(0)
     if (month_end - ends).days > MONTH_END_SLACK_DAYS:
         month_end = ends - pd.offsets.MonthEnd(1)
-    if month_end < coverage(ledger).first_invoice:  # less than a month of data
+    if month_end < cov.first_invoice:  # less than a month of data
         month_end = ends
     return month_end.strftime("%Y-%m-%d")
 

@@ -43,12 +43,6 @@ __all__ = [
     "date_format_problem",
 ]
 
-#: Key of ``DataFrame.attrs`` under which a table read from a file carries the date
-#: formats its mapping file declares: canonical date column -> ``{"date_format": str
-#: or None, "dayfirst": bool}``. Every column taken from that frame carries it too, and
-#: :func:`medrisk.data.parse_column` reads it when it is not given a format itself.
-DATE_FORMATS_ATTR = "medrisk.date_formats"
-
 EXPECTED_DATE = (
     "a date such as 2025-03-05, 2025/3/5, 2025.3.5, 2025年3月5日, 20250305 or an Excel "
     "date (year first: day-first or month-first dates such as 05/03/2025 are not read, "

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from ruamel.yaml import YAML
 
-from medrisk.data._dates import DATE_FORMATS_ATTR, date_format_problem
+from medrisk.data._dates import date_format_problem
 from medrisk.data._ledger import Ledger, validate_raw
 from medrisk.data._parsing import column_kind
 from medrisk.data._schemas import (
@@ -82,9 +82,14 @@ class RawTable:
     prepared : set of str
         Source headers whose values are already canonical (e.g. Parquet
         decimals turned into exact fen); the parser leaves them alone.
+    date_formats : dict of str to dict
+        How the mapping file says the date columns are written (may be empty):
+        canonical date column -> ``{"date_format": str or None, "dayfirst": bool}``,
+        passed to :func:`~medrisk.data.parse_column` for that column.
     """
 
-    def __init__(self, table, frame, file, sheet=None, rows=None, columns=None, prepared=None):
+    def __init__(self, table, frame, file, sheet=None, rows=None, columns=None, prepared=None,
+                 date_formats=None):
         self.table = table
         self.frame = frame
         self.file = file
@@ -92,21 +97,12 @@ class RawTable:
         self.rows = np.arange(2, len(frame) + 2) if rows is None else np.asarray(rows)
         self.columns = dict(columns or {})
         self.prepared = set(prepared or ())
+        self.date_formats: dict[str, dict[str, Any]] = dict(date_formats or {})
 
     @property
     def label(self) -> str:
         """``file`` or ``file [sheet]`` for messages."""
         return f"{self.file} [{self.sheet}]" if self.sheet else str(self.file)
-
-    @property
-    def date_formats(self) -> dict[str, dict[str, Any]]:
-        """Return how the mapping file says the date columns are written (may be empty).
-
-        Canonical date column -> ``{"date_format": str or None, "dayfirst": bool}``.
-        The frame carries it in ``frame.attrs["medrisk.date_formats"]``, so that
-        each column handed to :func:`~medrisk.data.parse_column` carries it too.
-        """
-        return dict(self.frame.attrs.get(DATE_FORMATS_ATTR) or {})
 
 
 # ---------------------------------------------------------------------------
@@ -510,11 +506,9 @@ def _read_workbook(path: Path, entries: dict[str, dict[str, Any]],
 
 def _raw(table: str, frame: pd.DataFrame, path: Path, sheet: str | None, rows,
          entry: dict[str, Any], prepared: set[str] | None = None) -> RawTable:
-    """Build a RawTable with the entry's columns; its frame carries the declared dates."""
-    declared = _declared_dates(table, entry)
-    if declared:
-        frame.attrs[DATE_FORMATS_ATTR] = declared
-    return RawTable(table, frame, str(path), sheet, rows, entry.get("columns", {}), prepared)
+    """Build a RawTable with the entry's columns and declared date formats."""
+    return RawTable(table, frame, str(path), sheet, rows, entry.get("columns", {}), prepared,
+                    _declared_dates(table, entry))
 
 
 def _read_file(path: Path, table: str, entry: dict[str, Any], sheet: str | None) -> list[RawTable]:

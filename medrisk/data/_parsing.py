@@ -59,7 +59,7 @@ from medrisk.data._cells import (
     normalize_text,
     parse_str,
 )
-from medrisk.data._dates import DATE_FORMATS_ATTR, parse_dates, parse_months
+from medrisk.data._dates import parse_dates, parse_months
 from medrisk.data._schemas import MONEY_COLUMNS, Target
 from medrisk.data._vocabulary import (
     COLUMN_ALIASES,
@@ -534,9 +534,8 @@ def parse_column(table: str, column: str, s: pd.Series, date_format: str | None 
         Cells as read.
     date_format : str, default=None
         For a date column: the strptime format its text is written in (see
-        :func:`~medrisk.data.parse_dates`). When neither this nor ``dayfirst`` is
-        given, the format a mapping file declared for the column is used: a table
-        read from a file carries it in ``s.attrs["medrisk.date_formats"]``.
+        :func:`~medrisk.data.parse_dates`); the loader passes what a mapping file
+        declares for the column.
     dayfirst : bool, default=False
         For a date column: read day-first text such as ``26/04/2011`` too.
 
@@ -563,11 +562,6 @@ def parse_column(table: str, column: str, s: pd.Series, date_format: str | None 
     """
     kind = column_kind(table, column)
     if kind == "date":
-        if date_format is None and not dayfirst:
-            attrs = getattr(s, "attrs", None) or {}
-            declared = (attrs.get(DATE_FORMATS_ATTR) or {}).get(column) or {}
-            date_format = declared.get("date_format")
-            dayfirst = bool(declared.get("dayfirst", False))
         return parse_dates(s, date_format=date_format, dayfirst=dayfirst)
     if date_format is not None or dayfirst:
         raise ValueError(f"date_format and dayfirst apply to date columns; {table}.{column} "
